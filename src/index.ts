@@ -1,0 +1,38 @@
+/**
+ * threadkit: Python's threading toolkit for TypeScript on Node.js, on real threads.
+ * This file only re-exports; each name lives in the module its path says.
+ */
+export {
+  BrokenBarrierError,
+  BrokenPoolError,
+  CancelledError,
+  InvalidStateError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  ThreadError,
+  ThreadExitError,
+  TimeoutError,
+} from './errors.js';
+export type { AcquireOptions } from './shared/validate.js';
+export { Barrier, type BarrierOptions } from './sync/barrier.js';
+export { Condition, type WaitOptions } from './sync/condition.js';
+export { Event } from './sync/event.js';
+export { Lock } from './sync/lock.js';
+export { RLock } from './sync/rlock.js';
+export { BoundedSemaphore, Semaphore } from './sync/semaphore.js';
+export { type ExceptHookArgs, setExcepthook } from './thread/excepthook.js';
+export { Local } from './thread/local.js';
+export {
+  activeCount,
+  currentThread,
+  enumerate,
+  getIdent,
+  mainThread,
+  ThreadHandle,
+  type ThreadLike,
+} from './thread/registry.js';
+export { type Target, Thread, type ThreadOptions } from './thread/thread.js';
+export { Timer, type TimerOptions } from './thread/timer.js';
+export { move } from './wire/move.js';
+export { task, TaskRef } from './wire/target.js';

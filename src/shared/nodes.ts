@@ -1,0 +1,76 @@
+/**
+ * Park nodes: one Int32 "park word" per waiting `Condition.wait`, allocated in the arena so that
+ * any thread can wake any waiter exactly (no thundering herd, no stolen wake-ups) and in FIFO order.
+ *
+ * A node is 4 words at `NODE_BASE + 4 * n` (node 0 is the null link):
+ * - `PARK`: `WAITING` while its waiter sleeps on it; the notifier stores `NOTIFIED` and wakes it.
+ * - `NEXT`, `PREV`: links in the waiting list of one condition; written only under that
+ *   condition's lock.
+ * - `OWNER`: ident of the waiting thread, so a notifier can skip waiters whose thread died.
+ *
+ * Free nodes form a stack linked through `NEXT`, guarded by a small futex mutex in the header
+ * (`H_NODE_LOCK`), with `H_NODE_BUMP` the first never-used node. Its critical sections are a few
+ * loads and stores.
+ */
+import { H_NODE_BUMP, H_NODE_FREE, H_NODE_LOCK, NODE_BASE, NODE_CAP, NODE_WORDS } from './runtime.js';
+
+export const PARK = 0;
+export const NEXT = 1;
+export const PREV = 2;
+export const OWNER = 3;
+
+export const WAITING = 1;
+export const NOTIFIED = 2;
+
+/** Word index of field `f` of node `n`. */
+export function at(n: number, f: number): number {
+  return NODE_BASE + n * NODE_WORDS + f;
+}
+
+function lockAllocator(i32: Int32Array): void {
+  // Drepper's three-state mutex (0 free, 1 held, 2 held with waiters).
+  let c = Atomics.compareExchange(i32, H_NODE_LOCK, 0, 1);
+  if (c === 0) return;
+  if (c !== 2) c = Atomics.exchange(i32, H_NODE_LOCK, 2);
+  while (c !== 0) {
+    Atomics.wait(i32, H_NODE_LOCK, 2);
+    c = Atomics.exchange(i32, H_NODE_LOCK, 2);
+  }
+}
+
+function unlockAllocator(i32: Int32Array): void {
+  if (Atomics.sub(i32, H_NODE_LOCK, 1) !== 1) {
+    Atomics.store(i32, H_NODE_LOCK, 0);
+    Atomics.notify(i32, H_NODE_LOCK, 1);
+  }
+}
+
+/** A fresh node with PARK = WAITING and OWNER = `owner`, unlinked. */
+export function allocNode(i32: Int32Array, owner: number): number {
+  lockAllocator(i32);
+  let n = i32[H_NODE_FREE] as number;
+  if (n !== 0) i32[H_NODE_FREE] = i32[at(n, NEXT)] as number;
+  else {
+    n = i32[H_NODE_BUMP] as number;
+    if (n >= NODE_CAP) {
+      unlockAllocator(i32);
+      throw new RangeError(`threadkit: more than ${NODE_CAP - 1} condition waits are pending at once`);
+    }
+    i32[H_NODE_BUMP] = n + 1;
+  }
+  unlockAllocator(i32);
+  i32[at(n, NEXT)] = 0;
+  i32[at(n, PREV)] = 0;
+  Atomics.store(i32, at(n, OWNER), owner);
+  Atomics.store(i32, at(n, PARK), WAITING);
+  return n;
+}
+
+/** Returns a node to the free stack. */
+export function freeNode(i32: Int32Array, n: number): void {
+  Atomics.store(i32, at(n, PARK), 0);
+  lockAllocator(i32);
+  i32[at(n, NEXT)] = i32[H_NODE_FREE] as number;
+  i32[H_NODE_FREE] = n;
+  unlockAllocator(i32);
+}

@@ -1,0 +1,192 @@
+/**
+ * `Lock`: Python's `threading.Lock`, shared across threads.
+ *
+ * Memory layout (Int32 words after the primitive header):
+ * - `STATE`: 0 unlocked, 1 locked, 2 locked and maybe contended. The three-state futex mutex of
+ *   Ulrich Drepper, "Futexes Are Tricky" (2011), mutex #3: acquire CASes 0→1; a waiter swaps in 2
+ *   and sleeps while it reads 2; release moves to 0 and wakes one sleeper only if it saw 2.
+ * - `OWNER`: ident of the thread that acquired it (0 while changing hands). Written after the
+ *   acquiring CAS and cleared before the releasing one, so a reader that finds a dead ident there
+ *   knows no release happened since that thread acquired it (see `owner.ts`).
+ * - `WAITERS`: how many acquires are sleeping, for `util.inspect` only.
+ *
+ * Memory ordering: every transition of `STATE` is a sequentially consistent Atomics operation, so
+ * writes made while holding the lock are visible to the next holder.
+ */
+import { inspect } from 'node:util';
+import { deadlineOf } from '../shared/clock.js';
+import { type AcquireOptions, acquireOptionsOf } from '../shared/validate.js';
+import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
+import { ThreadError } from '../errors.js';
+import { defineKind } from '../wire/kinds.js';
+import { diedAbnormally, nameOfIdent, warnDeadHolder } from './owner.js';
+import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
+import { type LockLike, rejectSignalInSync } from './locklike.js';
+
+const STATE = FIRST_WORD;
+const OWNER = FIRST_WORD + 1;
+const WAITERS = FIRST_WORD + 2;
+const WORDS = FIRST_WORD + 3;
+
+/**
+ * A primitive lock: locked or unlocked, not owned by any thread in particular (any thread may
+ * release it). Works between async functions of one thread and across threads, mixed freely.
+ *
+ * - `acquire()` / `acquireSync()`: block until unlocked, then lock; resolve/return `true`.
+ * - `{ blocking: false }`: never wait; `false` if it is locked.
+ * - `{ timeout }` (milliseconds): give up after that long in total; `false` then.
+ * - `{ signal }` (Promise form): abort rejects with the signal's reason; the lock is untouched.
+ *
+ * If the thread holding it crashes, exits or is terminated, the lock is released and the next
+ * waiter gets it (with a warning on stderr). If that thread returns normally the lock stays
+ * locked, as in Python. Python: `threading.Lock`.
+ *
+ * @example
+ * const lock = new Lock();
+ * await lock.withLock(async () => { counter[0]++; });
+ */
+export class Lock extends SharedPrimitive implements LockLike {
+  constructor(sab?: SharedArrayBuffer) {
+    super(WORDS, sab);
+  }
+
+  /** Acquires the lock, waiting without blocking the event loop. */
+  async acquire(options?: AcquireOptions): Promise<boolean> {
+    const i32 = this._i32;
+    if (options === undefined && Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
+      i32[OWNER] = ME;
+      return true;
+    }
+    const { timeout, signal } = acquireOptionsOf(options, 'Lock.acquire');
+    if (signal?.aborted) throw signal.reason;
+    if (timeout === 0) return runSync(this._acquireSteps(), 0);
+    return runAsync(this._acquireSteps(), deadlineOf(timeout), signal);
+  }
+
+  /** Acquires the lock, blocking this thread while it waits (the main thread too). */
+  acquireSync(options?: Omit<AcquireOptions, 'signal'>): boolean {
+    const i32 = this._i32;
+    if (options === undefined && Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
+      i32[OWNER] = ME;
+      return true;
+    }
+    rejectSignalInSync(options, 'Lock.acquireSync');
+    const { timeout } = acquireOptionsOf(options, 'Lock.acquireSync');
+    return runSync(this._acquireSteps(), deadlineOf(timeout));
+  }
+
+  /** Releases the lock; any thread may. Throws `ThreadError` if it is not locked. */
+  release(): void {
+    const i32 = this._i32;
+    i32[OWNER] = 0;
+    for (;;) {
+      const c = Atomics.compareExchange(i32, STATE, 1, 0);
+      if (c === 1) return;
+      if (c === 0) throw new ThreadError('release unlocked lock');
+      if (Atomics.compareExchange(i32, STATE, 2, 0) === 2) {
+        Atomics.notify(i32, STATE, 1);
+        return;
+      }
+    }
+  }
+
+  /** Whether the lock is held (a lock held by a thread that crashed is released first). */
+  locked(): boolean {
+    const i32 = this._i32;
+    if (Atomics.load(i32, STATE) === 0) return false;
+    if (this._reapDeadHolder()) this.release();
+    return Atomics.load(i32, STATE) !== 0;
+  }
+
+  /** Runs `fn` holding the lock (Python's `with lock:`); releases it even if `fn` throws. */
+  async withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Runs `fn` holding the lock, blocking while it waits; releases it even if `fn` throws. */
+  withLockSync<T>(fn: () => T): T {
+    this.acquireSync();
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** @internal The slow path of acquire; also re-acquires for `Condition.wait`. */
+  *_acquireSteps(untimed = false): Steps<boolean> {
+    const i32 = this._i32;
+    let c = Atomics.compareExchange(i32, STATE, 0, 1);
+    if (c === 0) {
+      i32[OWNER] = ME;
+      return true;
+    }
+    Atomics.add(i32, WAITERS, 1);
+    try {
+      const park: Park = { i32, index: STATE, value: 2, poll: true, untimed };
+      if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
+      while (c !== 0) {
+        const outcome = yield park;
+        if (outcome !== 'woken' && this._reapDeadHolder()) return true;
+        if (outcome === 'timeout') return false;
+        c = Atomics.exchange(i32, STATE, 2);
+      }
+      i32[OWNER] = ME;
+      return true;
+    } finally {
+      Atomics.sub(i32, WAITERS, 1);
+    }
+  }
+
+  /**
+   * If the holder died abnormally, takes the lock over for this thread (it stays locked) and
+   * returns true. The CAS on OWNER makes exactly one observer win.
+   */
+  _reapDeadHolder(): boolean {
+    const i32 = this._i32;
+    const owner = Atomics.load(i32, OWNER);
+    if (owner === 0 || owner === ME || !diedAbnormally(owner)) return false;
+    if (Atomics.compareExchange(i32, OWNER, owner, ME) !== owner) return false;
+    Atomics.store(i32, STATE, 2); // still held, now by us; 2 so that our release wakes a sleeper
+    warnDeadHolder('A Lock', owner);
+    return true;
+  }
+
+  /** @internal */
+  _isOwned(): boolean {
+    return Atomics.load(this._i32, STATE) !== 0;
+  }
+
+  /** @internal Releases for `Condition.wait`; returns what `_acquireRestoreSteps` needs. */
+  _releaseSave(): number {
+    this.release();
+    return 0;
+  }
+
+  /** @internal */
+  _acquireRestoreSteps(_saved: number): Steps<boolean> {
+    return this._acquireSteps(true);
+  }
+
+  /** @internal */
+  _kind(): string {
+    return 'Lock';
+  }
+
+  [inspect.custom](): string {
+    const i32 = this._i32;
+    const state = Atomics.load(i32, STATE);
+    const owner = Atomics.load(i32, OWNER);
+    const waiters = Atomics.load(i32, WAITERS);
+    return state === 0
+      ? `<Lock unlocked waiters=${waiters}>`
+      : `<Lock locked owner=${owner === 0 ? '?' : nameOfIdent(owner)} waiters=${waiters}>`;
+  }
+}
+brandClass(Lock, 'Lock');
+defineKind('Lock', (d) => revivePrimitive(d.sab, (sab) => new Lock(sab)));

@@ -1,0 +1,360 @@
+/**
+ * `Thread`: Python's `threading.Thread` on a real OS thread (a `worker_threads` Worker).
+ *
+ * Life of a thread, and who writes what:
+ * 1. `start()` (creating thread) takes an ident and a live row in the arena (status Running),
+ *    asks the supervisor to watch it, and starts a Worker running `worker.ts` with the target,
+ *    the encoded arguments and a seed of the runtime.
+ * 2. The Worker runs the target, posts the outcome (value or error) to the creator, then sets its
+ *    status to DoneOk/DoneError: `join` returns and the thread leaves `enumerate()`.
+ * 3. However it dies (return, crash, `process.exit`, `terminate()`, out of memory) the supervisor
+ *    sees its port close and marks it; the creator's `'exit'` event does the same when its loop
+ *    runs, and settles `result()` with `ThreadExitError` if no outcome came.
+ */
+import { inspect } from 'node:util';
+import { type ResourceLimits, SHARE_ENV, Worker } from 'node:worker_threads';
+import { argTypeError, ThreadError, ThreadExitError, TimeoutError } from '../errors.js';
+import { entryUrl } from '../shared/entries.js';
+import { hold, unhold } from '../shared/keepalive.js';
+import {
+  allocateIdent,
+  endThread,
+  H_NAME_SEQ,
+  isRunning,
+  liveRowOf,
+  runtime,
+  State,
+  writeName,
+} from '../shared/runtime.js';
+import { watchThread } from '../shared/supervisor-client.js';
+import { boolOf, describe, optionsOf, timeoutOf } from '../shared/validate.js';
+import { type Encoded, decode, encode, uncloneableError } from '../wire/codec.js';
+import type { ErrorRecord } from '../wire/errors.js';
+import { UNSHAREABLE } from '../wire/kinds.js';
+import type { Transferable } from '../wire/move.js';
+import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
+import { reportUncaught } from './excepthook.js';
+import { joinIdent, joinIdentSync, localThreads, type ThreadLike } from './registry.js';
+
+const rt = runtime();
+const i32 = rt.i32;
+
+/** A thread's target: a self-contained function, or a module export named by `task()`. */
+export type Target<A extends unknown[] = any[], R = unknown> = ((...args: A) => R | Promise<R>) | TaskRef<A, R>;
+
+export interface ThreadOptions<R = unknown> {
+  /** What the thread runs: a self-contained function, or `task(moduleUrl, exportName)`. */
+  target?: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R>;
+  /** Arguments for the target (cloned; primitives and SharedArrayBuffers arrive shared). */
+  args?: unknown[];
+  /** Default `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
+  name?: string;
+  /** Default: the daemon flag of the creating thread (main: false). */
+  daemon?: boolean;
+  /** Objects in `args` to move rather than copy (ArrayBuffers, MessagePorts…). */
+  transfer?: Transferable[];
+  resourceLimits?: ResourceLimits;
+}
+
+/** What the Worker receives (see `worker.ts`). */
+export interface Job {
+  kind: 'target' | 'class' | 'timer';
+  target?: TargetDescriptor;
+  args: Encoded;
+  /** For subclasses: the method sources of each class from the most derived up, and own fields. */
+  levels?: string[][];
+  fields?: Encoded;
+  /** For Timer: the interval (ms) and the Event that `cancel()` sets. */
+  interval?: number;
+  cancel?: Encoded;
+}
+
+/** The creator's view of a thread's outcome. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A message from the Worker. */
+export type ResultMessage =
+  | { t: 'result'; ok: true; v: unknown; s: boolean }
+  | { t: 'result'; ok: false; e: ErrorRecord | Encoded };
+
+const THREAD_BASE = Symbol.for('threadkit.Thread.base');
+
+/**
+ * A thread of control on its own OS thread. Give it a `target`, or subclass it and override
+ * `run()`; then `start()` it. Python: `threading.Thread`.
+ *
+ * @example
+ * const t = new Thread({ target: (n: number) => n * 2, args: [21] });
+ * t.start();
+ * console.log(await t.result()); // 42
+ */
+export class Thread<R = unknown> implements ThreadLike {
+  #target: TargetDescriptor | undefined;
+  #args: Encoded;
+  #transfer: Transferable[];
+  #resourceLimits: ResourceLimits | undefined;
+  #name: string;
+  #daemon: boolean;
+  #ident: number | undefined;
+  #started = false;
+  #worker: Worker | undefined;
+  #outcome: Outcome | undefined;
+  #crash: unknown;
+  #rawTarget: ThreadOptions['target'];
+  #rawArgs: unknown[];
+  #waiters: ((o: Outcome) => void)[] = [];
+
+  constructor(options?: ThreadOptions<R>) {
+    const o = optionsOf(options, 'Thread');
+    const n = Atomics.add(i32, H_NAME_SEQ, 1) + 1;
+    if (o.target !== undefined) this.#target = describeTarget(o.target, 'the thread `target`');
+    if (o.args !== undefined && !Array.isArray(o.args)) {
+      throw argTypeError(`Expected \`args\` to be an array, got ${describe(o.args)}`);
+    }
+    if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
+      throw argTypeError(`Expected \`transfer\` to be an array, got ${describe(o.transfer)}`);
+    }
+    if (o.name !== undefined && typeof o.name !== 'string') {
+      throw argTypeError(`Expected \`name\` to be a string, got ${describe(o.name)}`);
+    }
+    if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null)) {
+      throw argTypeError(`Expected \`resourceLimits\` to be an object, got ${describe(o.resourceLimits)}`);
+    }
+    this.#rawTarget = o.target;
+    this.#rawArgs = o.args ?? [];
+    this.#args = encode(this.#rawArgs, 'args');
+    this.#transfer = o.transfer ?? [];
+    this.#resourceLimits = o.resourceLimits;
+    const targetName = this.#target?.kind === 'module' ? this.#target.name : this.#target?.name;
+    this.#name = o.name ?? (targetName ? `Thread-${n} (${targetName})` : `Thread-${n}`);
+    this.#daemon = boolOf(o.daemon, 'daemon', rt.daemon);
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  set name(value: string) {
+    if (typeof value !== 'string') throw argTypeError(`Expected \`name\` to be a string, got ${describe(value)}`);
+    this.#name = value;
+    if (this.#ident !== undefined) {
+      const row = liveRowOf(i32, this.#ident);
+      if (row >= 0) writeName(i32, row, value);
+    }
+  }
+
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#started) throw new ThreadError('cannot set daemon status of active thread');
+    this.#daemon = boolOf(value, 'daemon', false);
+  }
+
+  /** A number unique among live threads; `undefined` until started. */
+  get ident(): number | undefined {
+    return this.#ident;
+  }
+
+  /**
+   * What the thread runs. Override it in a subclass: its methods are shipped by source and
+   * `run()` is called in the new thread on a copy of the instance's own fields. Called directly,
+   * the default runs the target in the calling thread.
+   */
+  run(): unknown {
+    const t = this.#rawTarget;
+    if (t === undefined) return undefined;
+    if (typeof t === 'function') return t(...this.#rawArgs);
+    return Promise.resolve(loadTarget(this.#target as TargetDescriptor)).then((fn) => fn(...this.#rawArgs));
+  }
+
+  /** Starts the thread. `ThreadError` if called twice. */
+  start(): void {
+    if (this.#started) throw new ThreadError('threads can only be started once');
+    const job = this._job();
+    const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
+    let worker: Worker;
+    try {
+      const port = watchThread(ident);
+      const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
+      try {
+        worker = new Worker(entryUrl('worker'), {
+          workerData: { __threadkit: { seed, job } },
+          transferList: [port, ...this.#transfer],
+          env: SHARE_ENV,
+          resourceLimits: this.#resourceLimits,
+        });
+      } catch (cause) {
+        throw uncloneableError(job, 'args', cause);
+      }
+    } catch (e) {
+      endThread(i32, ident, State.Died, true);
+      throw e;
+    }
+    this.#started = true;
+    this.#ident = ident;
+    this.#worker = worker;
+    localThreads().set(ident, new WeakRef(this));
+    // Listeners first: adding a 'message' listener after unref() would ref the Worker again.
+    worker.on('message', (m: ResultMessage) => {
+      if (m?.t === 'result') this.#onResult(m);
+    });
+    worker.on('error', (e: unknown) => {
+      this.#crash = e;
+    });
+    worker.on('exit', (code: number) => this.#onExit(code));
+    if (this.#daemon) worker.unref();
+  }
+
+  /** @internal What the Worker runs; `Timer` overrides it. */
+  _job(): Job {
+    if (this.run === Thread.prototype.run) {
+      return { kind: 'target', target: this.#target, args: this.#args };
+    }
+    return { kind: 'class', target: this.#target, args: this.#args, ...this.#describeClass() };
+  }
+
+  #describeClass(): { levels: string[][]; fields: Encoded } {
+    const levels: string[][] = [];
+    for (
+      let proto = Object.getPrototypeOf(this) as object | null;
+      proto !== null && !Object.hasOwn(proto, THREAD_BASE);
+      proto = Object.getPrototypeOf(proto) as object | null
+    ) {
+      const methods: string[] = [];
+      for (const key of Reflect.ownKeys(proto)) {
+        if (key === 'constructor') continue;
+        const d = Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor;
+        for (const fn of [d.value, d.get, d.set]) {
+          if (typeof fn !== 'function') continue;
+          const src = Function.prototype.toString.call(fn);
+          if (typeof key === 'symbol' && !src.startsWith('[')) continue;
+          methods.push(src);
+        }
+      }
+      levels.push(methods);
+    }
+    const fields: Record<string, unknown> = {};
+    for (const k of Object.keys(this)) fields[k] = (this as Record<string, unknown>)[k];
+    return { levels, fields: encode(fields, 'this') };
+  }
+
+  #onResult(m: ResultMessage): void {
+    if (this.#outcome !== undefined) return;
+    if (m.ok) {
+      this.#settle({ ok: true, value: decode(m.v, m.s, this.#name) });
+    } else {
+      const e = m.e as Encoded;
+      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, true);
+    }
+  }
+
+  #onExit(code: number): void {
+    const ident = this.#ident as number;
+    endThread(i32, ident, State.Died, true);
+    localThreads().delete(ident);
+    if (this.#outcome !== undefined) {
+      if (this.#crash !== undefined) reportUncaught({ error: this.#crash, thread: this });
+      return;
+    }
+    const crash = this.#crash;
+    const why = crash instanceof Error ? `: ${crash.message}` : '';
+    const error = new ThreadExitError(
+      `Thread ${this.#name} exited with code ${code} before its target finished${why}`,
+      crash === undefined ? { exitCode: code } : { exitCode: code, cause: crash },
+    );
+    // process.exit() and terminate() end a thread silently, as SystemExit does in Python; a crash
+    // (an error outside the target, out of memory) is reported.
+    this.#settle({ ok: false, error }, crash !== undefined);
+  }
+
+  #settle(outcome: Outcome, report = false): void {
+    this.#outcome = outcome;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    if (report && waiters.length === 0 && !outcome.ok) {
+      reportUncaught({ error: (this.#crash as Error | undefined) ?? outcome.error, thread: this });
+    }
+    for (const w of waiters) w(outcome);
+  }
+
+  /** Waits until the target has finished, or the timeout (ms) passed. Never rejects for the target's error. */
+  join(options?: { timeout?: number }): Promise<void> {
+    if (!this.#started) return Promise.reject(new ThreadError('cannot join thread before it is started'));
+    return joinIdent(this.#ident as number, options, 'Thread.join');
+  }
+
+  /** Blocking twin of `join`. */
+  joinSync(options?: { timeout?: number }): void {
+    if (!this.#started) throw new ThreadError('cannot join thread before it is started');
+    joinIdentSync(this.#ident as number, options, 'Thread.joinSync');
+  }
+
+  /** True from `start()` until the target has finished. */
+  isAlive(): boolean {
+    return this.#started && isRunning(i32, this.#ident as number);
+  }
+
+  /**
+   * The target's return value; rejects with the target's error, with `ThreadExitError` if the
+   * thread exited, crashed or was terminated first, or with `TimeoutError` after `timeout` ms
+   * (the thread keeps running).
+   */
+  result(options?: { timeout?: number }): Promise<R> {
+    let timeout: number;
+    try {
+      timeout = timeoutOf(optionsOf(options, 'Thread.result').timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!this.#started)
+      return Promise.reject(new ThreadError('cannot get the result of a thread before it is started'));
+    const unwrap = (o: Outcome): R => {
+      if (o.ok) return o.value as R;
+      throw o.error;
+    };
+    if (this.#outcome !== undefined) {
+      const o = this.#outcome;
+      return new Promise<R>((resolve) => resolve(unwrap(o)));
+    }
+    return new Promise<R>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter = (o: Outcome): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        unhold();
+        try {
+          resolve(unwrap(o));
+        } catch (e) {
+          reject(e);
+        }
+      };
+      hold();
+      this.#waiters.push(waiter);
+      if (timeout !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          unhold();
+          reject(new TimeoutError(`Thread ${this.#name} did not finish within ${timeout} ms`));
+        }, timeout);
+      }
+    });
+  }
+
+  /**
+   * Kills the thread now, even in an endless loop or an `Atomics` wait (not inside a blocking
+   * native call). Its `result()` rejects with `ThreadExitError`. Resolves once it has stopped.
+   */
+  async terminate(): Promise<void> {
+    if (!this.#started) throw new ThreadError('cannot terminate thread before it is started');
+    await (this.#worker as Worker).terminate();
+    endThread(i32, this.#ident as number, State.Died, true);
+  }
+
+  [inspect.custom](): string {
+    const state = !this.#started ? 'initial' : this.isAlive() ? 'started' : 'stopped';
+    return `<Thread ${this.#name}${this.#ident === undefined ? '' : ` ident=${this.#ident}`}${this.#daemon ? ' daemon' : ''} ${state}>`;
+  }
+}
+Object.defineProperty(Thread.prototype, THREAD_BASE, { value: true });
+Object.defineProperty(Thread.prototype, UNSHAREABLE, { value: 'a Thread object' });

@@ -1,0 +1,314 @@
+/**
+ * The codec: everything that crosses a thread boundary goes through `encode` on one side and
+ * `decode` on the other (SPEC "What crosses a thread boundary").
+ *
+ * `encode(value, path)` walks the value once and returns a structured-cloneable tree in which:
+ * - a shareable object (every primitive, `Local`, `TaskRef`) is a marker `{ [TAG]: 'p', d }`
+ *   whose descriptor carries its SharedArrayBuffer (structured clone shares those natively);
+ * - an error is a marker `{ [TAG]: 'e', r }` with its class, message, cause, props and stack;
+ * - a user object that happens to own the key TAG is wrapped (`'o'`), so markers are unambiguous.
+ * Everything else is left as is (copy-on-write: objects are copied only on the path to a marker),
+ * and what structured clone cannot carry (functions, symbols, Thread/Future/pool objects, weak
+ * collections, promises) throws a TypeError naming where it sits: `args[1].handler`.
+ *
+ * The tree then travels by `postMessage` (thread arguments, results), or as bytes through
+ * `encodeToBytes` (shared-memory queues): v8's serializer, with every SharedArrayBuffer replaced
+ * by its index in a side list (`_getSharedArrayBufferId`), since bytes cannot hold one.
+ * `decode(tree, special)` revives markers; `special` is false when the tree has none, which
+ * spares the walk.
+ */
+import { Deserializer, Serializer } from 'node:v8';
+import { argTypeError } from '../errors.js';
+import { describe } from '../shared/validate.js';
+import { type ErrorRecord, errorToRecord, isError, recordToError } from './errors.js';
+import { isShareable, reviverOf, SHARE, type ShareDescriptor, UNSHAREABLE } from './kinds.js';
+
+const TAG = '\u0000threadkit';
+
+type Marker = { [TAG]: 'p'; d: ShareDescriptor } | { [TAG]: 'e'; r: ErrorRecord } | { [TAG]: 'o'; v: object };
+
+const UNCLONEABLE_TAGS = new Set([
+  '[object WeakMap]',
+  '[object WeakSet]',
+  '[object WeakRef]',
+  '[object Promise]',
+  '[object FinalizationRegistry]',
+  '[object Generator]',
+  '[object AsyncGenerator]',
+]);
+
+const PASS_TAGS = new Set([
+  '[object Date]',
+  '[object RegExp]',
+  '[object ArrayBuffer]',
+  '[object SharedArrayBuffer]',
+  '[object DataView]',
+  '[object Boolean]',
+  '[object Number]',
+  '[object String]',
+  '[object BigInt]',
+  '[object Blob]',
+  '[object File]',
+]);
+
+/** An encoded value and whether it holds markers. */
+export interface Encoded {
+  v: unknown;
+  s: boolean;
+}
+
+class Encoder {
+  special = false;
+  private readonly seen = new Map<object, unknown>();
+
+  encode(value: unknown, path: string): unknown {
+    switch (typeof value) {
+      case 'function':
+        throw argTypeError(
+          `${path} is ${describe(value)}, which cannot be sent to another thread: ` +
+            'send the data it needs, or import the code inside the thread',
+        );
+      case 'symbol':
+        throw argTypeError(`${path} is ${describe(value)}, which cannot be sent to another thread`);
+      case 'object':
+        if (value === null) return value;
+        break;
+      default:
+        return value;
+    }
+    const obj = value as object;
+    const known = this.seen.get(obj);
+    if (known !== undefined || this.seen.has(obj)) return known;
+    if (isShareable(obj)) return this.share(obj, path);
+    const unshareable = (obj as Record<symbol, unknown>)[UNSHAREABLE];
+    if (unshareable !== undefined) {
+      throw argTypeError(`${path} is ${String(unshareable)}, which cannot be sent to another thread`);
+    }
+    if (ArrayBuffer.isView(obj)) return obj;
+    const tag = Object.prototype.toString.call(obj);
+    if (isError(obj)) {
+      this.special = true;
+      const marker: Marker = { [TAG]: 'e', r: undefined as unknown as ErrorRecord };
+      this.seen.set(obj, marker);
+      marker.r = errorToRecord(obj as Error, (v, key) => this.encode(v, `${path}.${key}`));
+      return marker;
+    }
+    if (PASS_TAGS.has(tag)) return obj;
+    if (UNCLONEABLE_TAGS.has(tag)) {
+      throw argTypeError(`${path} is ${tag.slice(8, -1)}, which cannot be sent to another thread`);
+    }
+    if (Array.isArray(obj)) return this.array(obj, path);
+    if (obj instanceof Map) return this.map(obj, path);
+    if (obj instanceof Set) return this.set(obj, path);
+    return this.object(obj, path);
+  }
+
+  private share(obj: { [SHARE](): ShareDescriptor }, path: string): unknown {
+    this.special = true;
+    const d = obj[SHARE]();
+    const marker: Marker = { [TAG]: 'p', d: { ...d } };
+    this.seen.set(obj, marker);
+    if (d.parts !== undefined) marker.d.parts = d.parts.map((p, i) => this.encode(p, `${path}<part ${i}>`));
+    return marker;
+  }
+
+  private array(arr: unknown[], path: string): unknown {
+    this.seen.set(arr, arr);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i];
+      const e = this.encode(v, `${path}[${i}]`);
+      if (e !== v && out === undefined) {
+        out = arr.slice(0, i);
+        this.seen.set(arr, out);
+      }
+      if (out !== undefined) out[i] = e;
+    }
+    return out ?? arr;
+  }
+
+  private map(m: Map<unknown, unknown>, path: string): unknown {
+    this.seen.set(m, m);
+    let out: Map<unknown, unknown> | undefined;
+    const entries = [...m];
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i] as [unknown, unknown];
+      const ek = this.encode(k, `${path}<key ${i}>`);
+      const ev = this.encode(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`);
+      if ((ek !== k || ev !== v) && out === undefined) {
+        out = new Map(entries.slice(0, i));
+        this.seen.set(m, out);
+      }
+      out?.set(ek, ev);
+    }
+    return out ?? m;
+  }
+
+  private set(s: Set<unknown>, path: string): unknown {
+    this.seen.set(s, s);
+    let out: Set<unknown> | undefined;
+    const items = [...s];
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i];
+      const e = this.encode(v, `${path}<item ${i}>`);
+      if (e !== v && out === undefined) {
+        out = new Set(items.slice(0, i));
+        this.seen.set(s, out);
+      }
+      out?.add(e);
+    }
+    return out ?? s;
+  }
+
+  private object(obj: object, path: string): unknown {
+    this.seen.set(obj, obj);
+    const plain = Object.getPrototypeOf(obj) === Object.prototype || Object.getPrototypeOf(obj) === null;
+    // Structured clone turns class instances into plain objects of their own enumerable data;
+    // copying them here keeps that, and lets markers replace nested primitives.
+    let out: Record<string, unknown> | undefined = plain ? undefined : {};
+    if (out !== undefined) this.seen.set(obj, out);
+    const src = obj as Record<string, unknown>;
+    const keys = Object.keys(src);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const v = src[k];
+      const e = this.encode(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
+      if (e !== v && out === undefined) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j] as string] = src[keys[j] as string];
+        this.seen.set(obj, out);
+      }
+      if (out !== undefined) out[k] = e;
+    }
+    if (Object.hasOwn(src, TAG)) {
+      this.special = true;
+      const wrapped: Marker = { [TAG]: 'o', v: out ?? { ...src } };
+      this.seen.set(obj, wrapped);
+      return wrapped;
+    }
+    return out ?? obj;
+  }
+}
+
+/** Encodes a value for another thread; throws TypeError naming `path` for what cannot travel. */
+export function encode(value: unknown, path: string): Encoded {
+  if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+    return { v: value, s: false };
+  const e = new Encoder();
+  const v = e.encode(value, path);
+  return { v, s: e.special };
+}
+
+class Reviver {
+  private readonly seen = new Set<object>();
+  constructor(private readonly threadName: string | undefined) {}
+
+  revive(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    const obj = value as Record<string, unknown>;
+    const tag = obj[TAG];
+    if (tag !== undefined && Object.hasOwn(obj, TAG)) {
+      const m = obj as unknown as Marker;
+      if (m[TAG] === 'p') {
+        const d = m.d;
+        if (d.parts !== undefined) d.parts = d.parts.map((p) => this.revive(p));
+        return reviverOf(d.kind)(d);
+      }
+      if (m[TAG] === 'e') return recordToError(m.r, (v) => this.revive(v), this.threadName);
+      return this.revive(m.v);
+    }
+    if (this.seen.has(obj)) return obj;
+    this.seen.add(obj);
+    if (ArrayBuffer.isView(obj)) return obj;
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) obj[i] = this.revive(obj[i]);
+    } else if (obj instanceof Map) {
+      const entries = [...obj].map(([k, v]) => [this.revive(k), this.revive(v)] as const);
+      obj.clear();
+      for (const [k, v] of entries) obj.set(k, v);
+    } else if (obj instanceof Set) {
+      const items = [...obj].map((v) => this.revive(v));
+      obj.clear();
+      for (const v of items) obj.add(v);
+    } else if (Object.getPrototypeOf(obj) === Object.prototype || Object.getPrototypeOf(obj) === null) {
+      for (const k of Object.keys(obj)) obj[k] = this.revive(obj[k]);
+    }
+    return obj;
+  }
+}
+
+/** Revives what `encode` produced, after it crossed. `threadName` labels remote stacks. */
+export function decode(value: unknown, special: boolean, threadName?: string): unknown {
+  return special ? new Reviver(threadName).revive(value) : value;
+}
+
+/**
+ * After `postMessage` (or `new Worker`) refused a value that `encode` let through (a host object
+ * such as a socket), finds where it sits, for an error that names the path.
+ */
+export function findUncloneable(value: unknown, path: string, seen = new Set<object>()): string | undefined {
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return path;
+    seen.add(value);
+    const entries: [string, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [`${path}[${i}]`, v])
+      : value instanceof Map
+        ? [...value].map(([k, v], i) => [`${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`, v])
+        : value instanceof Set
+          ? [...value].map((v, i) => [`${path}<item ${i}>`, v])
+          : Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+    for (const [p, v] of entries) {
+      const found = findUncloneable(v, p, seen);
+      if (found !== undefined) return found;
+    }
+    return path;
+  }
+}
+
+/** The TypeError for a value that structured clone refused. */
+export function uncloneableError(value: unknown, path: string, cause: unknown): TypeError {
+  const where = findUncloneable(value, path) ?? path;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return Object.assign(new TypeError(`${where} cannot be sent to another thread: ${detail}`, { cause }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+}
+
+// ---- bytes: for values stored in shared memory (queues) -----------------------------------
+
+class SabSerializer extends Serializer {
+  readonly sabs: SharedArrayBuffer[] = [];
+  _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
+    let id = this.sabs.indexOf(sab);
+    if (id < 0) id = this.sabs.push(sab) - 1;
+    return id;
+  }
+}
+
+/**
+ * Encodes a value to bytes plus the SharedArrayBuffers it references (primitives' state and the
+ * user's own), which the caller carries by id (`wire/sabs.ts`).
+ */
+export function encodeToBytes(value: unknown, path: string): { bytes: Uint8Array; sabs: SharedArrayBuffer[] } {
+  const { v, s } = encode(value, path);
+  const ser = new SabSerializer();
+  ser.writeHeader();
+  try {
+    ser.writeValue([s, v]);
+  } catch (cause) {
+    throw uncloneableError(v, path, cause);
+  }
+  return { bytes: ser.releaseBuffer(), sabs: ser.sabs };
+}
+
+/** Decodes what `encodeToBytes` produced, given its SharedArrayBuffers in the same order. */
+export function decodeFromBytes(bytes: Uint8Array, sabs: readonly SharedArrayBuffer[]): unknown {
+  const des = new Deserializer(bytes);
+  des.readHeader();
+  for (let i = 0; i < sabs.length; i++) des.transferArrayBuffer(i, sabs[i] as unknown as ArrayBuffer);
+  const [s, v] = des.readValue() as [boolean, unknown];
+  return decode(v, s);
+}

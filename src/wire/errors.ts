@@ -1,0 +1,133 @@
+/**
+ * Errors across threads. Structured clone keeps almost nothing of an error, so errors travel as
+ * a record: the class (built-in, DOMException or threadkit), `name`, `message`, `cause` and own
+ * cloneable properties (encoded in turn), `errors` of an AggregateError, and the remote stack,
+ * which is appended to the stack of the rebuilt error.
+ */
+import { errorClasses, threadkitClassOf } from '../errors.js';
+
+const BUILTINS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+};
+
+const builtinByProto = new Map<object, string>(Object.entries(BUILTINS).map(([k, v]) => [v.prototype, k]));
+
+/** An error as it travels. `c` is the class to rebuild; `p` holds own properties, encoded. */
+export interface ErrorRecord {
+  c: string;
+  n: string;
+  m: string;
+  st: string | undefined;
+  cause?: unknown;
+  hasCause: boolean;
+  errors?: unknown[];
+  p: Record<string, unknown>;
+}
+
+export function isError(value: object): boolean {
+  return (
+    value instanceof Error ||
+    Object.prototype.toString.call(value) === '[object Error]' ||
+    value instanceof DOMException
+  );
+}
+
+const SKIP = new Set(['stack', 'message', 'cause', 'errors']);
+
+/**
+ * Describes an error; `encodePart` encodes nested values and throws for uncloneable ones, which
+ * are then dropped (an error must always be able to travel).
+ */
+export function errorToRecord(error: Error, encodePart: (value: unknown, key: string) => unknown): ErrorRecord {
+  let c: string;
+  if (error instanceof DOMException) c = 'DOMException';
+  else if (error instanceof AggregateError) c = 'AggregateError';
+  else c = threadkitClassOf(error) ?? builtinByProto.get(Object.getPrototypeOf(error) as object) ?? 'Error';
+  const ctorName = (error as { constructor?: { name?: unknown } }).constructor?.name;
+  const n =
+    Object.hasOwn(error, 'name') || c !== 'Error' || typeof ctorName !== 'string' ? String(error.name) : ctorName;
+  const p: Record<string, unknown> = {};
+  for (const key of Object.keys(error)) {
+    if (SKIP.has(key)) continue;
+    try {
+      const v = encodePart((error as unknown as Record<string, unknown>)[key], key);
+      structuredClone(v);
+      p[key] = v;
+    } catch {
+      // Dropped: an own property that cannot be cloned (SPEC: "own properties that cannot be cloned are dropped").
+    }
+  }
+  const record: ErrorRecord = { c, n, m: String(error.message), st: error.stack, hasCause: 'cause' in error, p };
+  if (record.hasCause) {
+    try {
+      record.cause = encodePart(error.cause, 'cause');
+      structuredClone(record.cause);
+    } catch {
+      record.cause = String(error.cause);
+    }
+  }
+  if (c === 'AggregateError') {
+    record.errors = (error as AggregateError).errors.map((e, i) => {
+      try {
+        return encodePart(e, `errors[${i}]`);
+      } catch {
+        return String(e);
+      }
+    });
+  }
+  return record;
+}
+
+const packageDir = new URL('.', import.meta.url).href;
+
+function isInternalFrame(line: string): boolean {
+  return /^\s+at /.test(line) && (line.includes(packageDir) || /\(node:|at node:/.test(line));
+}
+
+/** Rebuilds an error; `decodePart` decodes nested values. */
+export function recordToError(r: ErrorRecord, decodePart: (value: unknown) => unknown, threadName?: string): Error {
+  let error: Error;
+  if (r.c === 'DOMException') error = new DOMException(r.m, r.n);
+  else if (r.c === 'AggregateError') error = new AggregateError((r.errors ?? []).map(decodePart), r.m);
+  else {
+    const Ctor = errorClasses[r.c] ?? BUILTINS[r.c] ?? Error;
+    error = new Ctor(r.m);
+  }
+  if (error.name !== r.n) {
+    Object.defineProperty(error, 'name', { value: r.n, writable: true, configurable: true, enumerable: false });
+  }
+  if (r.hasCause) {
+    Object.defineProperty(error, 'cause', {
+      value: decodePart(r.cause),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  for (const [k, v] of Object.entries(r.p)) {
+    try {
+      (error as unknown as Record<string, unknown>)[k] = decodePart(v);
+    } catch {
+      // a read-only property of the class (DOMException's code): keep the class's own
+    }
+  }
+  if (r.st !== undefined) {
+    // SPEC: the stack of the thread that threw is appended to the local one.
+    const where = threadName ? `thread ${threadName}` : 'another thread';
+    // The local frames are threadkit's own message handling: keep only the user's, if any.
+    const local = (error.stack ?? `${r.n}: ${r.m}`).split('\n').filter((line) => !isInternalFrame(line));
+    Object.defineProperty(error, 'stack', {
+      value: `${local.join('\n')}\n    --- thrown in ${where}: ---\n${r.st}`,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,74 @@
+/**
+ * Shared buffers by number, for values that travel as bytes in shared memory (queue items):
+ * bytes cannot hold a SharedArrayBuffer, so the sender registers each with the supervisor under
+ * a process-wide id, and the receiver gets it back by id. Every primitive's state is such a
+ * buffer, so a lock inside a queue item arrives as the same lock.
+ *
+ * - `holdSabs` (sender): one reference per id, kept by the supervisor until `dropSabs`.
+ * - `resolveSabs` (receiver): from this thread's cache, else fetched synchronously from the
+ *   supervisor: post `fetch`, sleep on this thread's reply word, read the answer with
+ *   `receiveMessageOnPort`. The supervisor never blocks, so the answer comes even while every
+ *   other thread is blocked.
+ */
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { H_SAB_SEQ, replyIndex, runtime } from '../shared/runtime.js';
+import { supervisorPort } from '../shared/supervisor-client.js';
+
+const rt = runtime();
+const byId = new Map<number, WeakRef<SharedArrayBuffer>>();
+const idOf = new WeakMap<SharedArrayBuffer, number>();
+const forget = new FinalizationRegistry<number>((id) => {
+  if (byId.get(id)?.deref() === undefined) byId.delete(id);
+});
+
+/** Registers buffers with the supervisor, one reference each; returns their ids. */
+export function holdSabs(sabs: readonly SharedArrayBuffer[]): number[] {
+  if (sabs.length === 0) return [];
+  const port = supervisorPort();
+  return sabs.map((sab) => {
+    let id = idOf.get(sab);
+    if (id === undefined) {
+      id = Atomics.add(rt.i32, H_SAB_SEQ, 1) + 1;
+      idOf.set(sab, id);
+      byId.set(id, new WeakRef(sab));
+      forget.register(sab, id);
+    }
+    port.postMessage({ op: 'hold', id, sab });
+    return id;
+  });
+}
+
+/** Releases one reference for each id. */
+export function dropSabs(ids: readonly number[]): void {
+  if (ids.length > 0) supervisorPort().postMessage({ op: 'drop', ids });
+}
+
+/** The buffers for these ids, fetching the ones this thread has not seen from the supervisor. */
+export function resolveSabs(ids: readonly number[]): SharedArrayBuffer[] {
+  const out: (SharedArrayBuffer | undefined)[] = ids.map((id) => byId.get(id)?.deref());
+  const missing = ids.filter((_, k) => out[k] === undefined);
+  if (missing.length > 0) {
+    const port = supervisorPort();
+    const reply = replyIndex(rt.ident);
+    Atomics.store(rt.i32, reply, 0);
+    port.postMessage({ op: 'fetch', ids: missing, reply });
+    let answer: { message: { sabs: SharedArrayBuffer[] } } | undefined;
+    for (;;) {
+      answer = receiveMessageOnPort(port) as typeof answer;
+      if (answer !== undefined) break;
+      Atomics.wait(rt.i32, reply, 0, 1000);
+      Atomics.store(rt.i32, reply, 0);
+    }
+    let j = 0;
+    for (let k = 0; k < out.length; k++) {
+      if (out[k] !== undefined) continue;
+      const sab = answer.message.sabs[j++] as SharedArrayBuffer;
+      const id = ids[k] as number;
+      byId.set(id, new WeakRef(sab));
+      idOf.set(sab, id);
+      forget.register(sab, id);
+      out[k] = sab;
+    }
+  }
+  return out as SharedArrayBuffer[];
+}

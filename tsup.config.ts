@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    // What a thread runs first, and the supervisor that watches every thread's death.
+    worker: 'src/thread/worker.ts',
+    supervisor: 'src/thread/supervisor.ts',
+  },
+  format: ['esm', 'cjs'],
+  target: 'node20',
+  platform: 'node',
+  dts: { entry: { index: 'src/index.ts' } },
+  // One copy of each module per build: the bootstrap and the user's import share module state.
+  splitting: true,
+  shims: true,
+  sourcemap: true,
+  clean: true,
+  outDir: 'dist',
+});
