@@ -16,5 +16,5 @@ export default defineConfig({
   shims: true,
   sourcemap: true,
   clean: true,
-  outDir: 'dist',
+  outDir: 'dist', // npm run build writes .dist-tmp and renames it, so a running test never sees a half-built dist
 });
