@@ -9,6 +9,7 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   target: 'node20',
+  external: ['tsx'],
   platform: 'node',
   dts: { entry: { index: 'src/index.ts' } },
   // One copy of each module per build: the bootstrap and the user's import share module state.

@@ -18,7 +18,7 @@ import {
   STATE_MASK,
   State,
 } from '../shared/runtime.js';
-import { describe, optionsOf, timeoutOf } from '../shared/validate.js';
+import { describe, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
 import { runAsync, runSync, type Steps } from '../shared/wait.js';
 import { UNSHAREABLE } from '../wire/kinds.js';
 
@@ -56,13 +56,16 @@ export function* joinSteps(ident: number): Steps<void> {
 /** `join` for any ident: resolves when the thread has finished or the timeout (ms) passed. */
 export async function joinIdent(
   ident: number,
-  options: { timeout?: number } | undefined,
+  options: { timeout?: number; signal?: AbortSignal } | undefined,
   where: string,
 ): Promise<void> {
-  const timeout = timeoutOf(optionsOf(options, where).timeout);
+  const o = optionsOf(options, where);
+  const timeout = timeoutOf(o.timeout);
+  const signal = signalOf(o.signal);
   if (ident === rt.ident) throw new ThreadError('cannot join current thread');
+  if (signal?.aborted) throw signal.reason;
   if (!isRunning(i32, ident)) return;
-  await runAsync(joinSteps(ident), deadlineOf(timeout));
+  await runAsync(joinSteps(ident), deadlineOf(timeout), signal);
 }
 
 /** Blocking twin of `joinIdent`. */
@@ -108,7 +111,7 @@ export class ThreadHandle implements ThreadLike {
     return isRunning(i32, this.ident);
   }
 
-  join(options?: { timeout?: number }): Promise<void> {
+  join(options?: { timeout?: number; signal?: AbortSignal }): Promise<void> {
     return joinIdent(this.ident, options, 'join');
   }
 

@@ -106,7 +106,6 @@ export class Thread<R = unknown> implements ThreadLike {
 
   constructor(options?: ThreadOptions<R>) {
     const o = optionsOf(options, 'Thread');
-    const n = Atomics.add(i32, H_NAME_SEQ, 1) + 1;
     if (o.target !== undefined) this.#target = describeTarget(o.target, 'the thread `target`');
     if (o.args !== undefined && !Array.isArray(o.args)) {
       throw argTypeError(`Expected \`args\` to be an array, got ${describe(o.args)}`);
@@ -126,7 +125,12 @@ export class Thread<R = unknown> implements ThreadLike {
     this.#transfer = o.transfer ?? [];
     this.#resourceLimits = o.resourceLimits;
     const targetName = this.#target?.kind === 'module' ? this.#target.name : this.#target?.name;
-    this.#name = o.name ?? (targetName ? `Thread-${n} (${targetName})` : `Thread-${n}`);
+    if (o.name !== undefined) this.#name = o.name;
+    else {
+      // As Python: only unnamed threads take a number, counted across the whole process.
+      const n = Atomics.add(i32, H_NAME_SEQ, 1) + 1;
+      this.#name = targetName ? `Thread-${n} (${targetName})` : `Thread-${n}`;
+    }
     this.#daemon = boolOf(o.daemon, 'daemon', rt.daemon);
   }
 
@@ -279,8 +283,11 @@ export class Thread<R = unknown> implements ThreadLike {
     for (const w of waiters) w(outcome);
   }
 
-  /** Waits until the target has finished, or the timeout (ms) passed. Never rejects for the target's error. */
-  join(options?: { timeout?: number }): Promise<void> {
+  /**
+   * Waits until the target has finished, or the timeout (ms) passed (check `isAlive()` to tell).
+   * Never rejects for the target's error. `signal` aborts the wait (not the thread).
+   */
+  join(options?: { timeout?: number; signal?: AbortSignal }): Promise<void> {
     if (!this.#started) return Promise.reject(new ThreadError('cannot join thread before it is started'));
     return joinIdent(this.#ident as number, options, 'Thread.join');
   }

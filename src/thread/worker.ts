@@ -11,6 +11,7 @@ import { decode, type Encoded, encode, uncloneableError } from '../wire/codec.js
 import { compileSource, explainOuterReference, loadTarget, type TargetDescriptor } from '../wire/target.js';
 import { type Transferable, unwrapMoved } from '../wire/move.js';
 import type { Event } from '../sync/event.js';
+import { runPreloads } from './preload.js';
 import type { Job, ResultMessage } from './thread.js';
 
 const rt = runtime();
@@ -63,6 +64,7 @@ function buildInstance(j: Job): { run(): unknown } {
 }
 
 async function runJob(): Promise<unknown> {
+  await runPreloads();
   switch (job.kind) {
     case 'target':
       return callTarget(job.target, args(job.args));
