@@ -59,5 +59,7 @@ console.log(`started ${workers.length} threads (${activeCount()} alive, main inc
 for (const t of workers) await t.join();
 const parallel = performance.now() - t0;
 console.log(`${threads} threads: ${total[0]} primes below ${limit} in ${parallel.toFixed(0)} ms`);
-console.log(`speed-up ${(single / parallel).toFixed(2)}x on ${threads} cores; results ${total[0] === expected ? 'agree' : 'DIFFER'}`);
+console.log(
+  `speed-up ${(single / parallel).toFixed(2)}x on ${threads} cores; results ${total[0] === expected ? 'agree' : 'DIFFER'}`,
+);
 if (total[0] !== expected) process.exitCode = 1;
