@@ -36,6 +36,9 @@ function hasInstance(this: unknown, value: unknown): boolean {
 function register(cls: { prototype: object; name: string }, name: string, parent?: string): void {
   chains.set(name, parent ? [parent, ...chainOf(parent)] : []);
   brand(cls, name, parent);
+  // Defined, not assigned: Function.prototype[Symbol.hasInstance] is read-only, so a static field
+  // compiled to an assignment (as the CommonJS build does) would throw.
+  Object.defineProperty(cls, Symbol.hasInstance, { value: hasInstance, configurable: true });
 }
 
 /**
@@ -46,7 +49,6 @@ function register(cls: { prototype: object; name: string }, name: string, parent
 export class ThreadError extends Error {
   static readonly code: string = 'ERR_THREADKIT_THREAD';
   code: string = 'ERR_THREADKIT_THREAD';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(ThreadError, 'ThreadError');
 
@@ -61,7 +63,6 @@ register(BrokenBarrierError, 'BrokenBarrierError', 'ThreadError');
 export class QueueEmpty extends Error {
   static readonly code: string = 'ERR_THREADKIT_QUEUE_EMPTY';
   code = 'ERR_THREADKIT_QUEUE_EMPTY';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(QueueEmpty, 'QueueEmpty');
 
@@ -69,7 +70,6 @@ register(QueueEmpty, 'QueueEmpty');
 export class QueueFull extends Error {
   static readonly code: string = 'ERR_THREADKIT_QUEUE_FULL';
   code = 'ERR_THREADKIT_QUEUE_FULL';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(QueueFull, 'QueueFull');
 
@@ -77,7 +77,6 @@ register(QueueFull, 'QueueFull');
 export class QueueShutDown extends Error {
   static readonly code: string = 'ERR_THREADKIT_QUEUE_SHUT_DOWN';
   code = 'ERR_THREADKIT_QUEUE_SHUT_DOWN';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(QueueShutDown, 'QueueShutDown');
 
@@ -85,7 +84,6 @@ register(QueueShutDown, 'QueueShutDown');
 export class CancelledError extends Error {
   static readonly code: string = 'ERR_THREADKIT_CANCELLED';
   code = 'ERR_THREADKIT_CANCELLED';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(CancelledError, 'CancelledError');
 
@@ -93,7 +91,6 @@ register(CancelledError, 'CancelledError');
 export class TimeoutError extends Error {
   static readonly code: string = 'ERR_THREADKIT_TIMEOUT';
   code = 'ERR_THREADKIT_TIMEOUT';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(TimeoutError, 'TimeoutError');
 
@@ -101,7 +98,6 @@ register(TimeoutError, 'TimeoutError');
 export class InvalidStateError extends Error {
   static readonly code: string = 'ERR_THREADKIT_INVALID_STATE';
   code = 'ERR_THREADKIT_INVALID_STATE';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(InvalidStateError, 'InvalidStateError');
 
@@ -117,7 +113,6 @@ export class ThreadExitError extends Error {
     super(message, options);
     this.exitCode = options?.exitCode ?? 1;
   }
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(ThreadExitError, 'ThreadExitError');
 
@@ -125,7 +120,6 @@ register(ThreadExitError, 'ThreadExitError');
 export class BrokenPoolError extends Error {
   static readonly code: string = 'ERR_THREADKIT_BROKEN_POOL';
   code = 'ERR_THREADKIT_BROKEN_POOL';
-  static override [Symbol.hasInstance] = hasInstance;
 }
 register(BrokenPoolError, 'BrokenPoolError');
 

@@ -96,24 +96,29 @@ function postError(error: unknown): void {
 
 // The status changes before the outcome is posted: a creator that sees the outcome also sees
 // the thread finished (not alive, not in enumerate()).
-try {
-  const { value, transfer } = unwrapMoved(await runJob());
-  let e: Encoded | undefined;
+async function main(): Promise<void> {
   try {
-    e = encode(value, 'result');
+    const { value, transfer } = unwrapMoved(await runJob());
+    let e: Encoded | undefined;
+    try {
+      e = encode(value, 'result');
+    } catch (error) {
+      endThread(rt.i32, rt.ident, State.DoneError, false);
+      postError(error);
+    }
+    if (e !== undefined) {
+      endThread(rt.i32, rt.ident, State.DoneOk, false);
+      try {
+        post({ t: 'result', ok: true, v: e.v, s: e.s }, transfer);
+      } catch (cause) {
+        postError(uncloneableError(e.v, 'result', cause));
+      }
+    }
   } catch (error) {
     endThread(rt.i32, rt.ident, State.DoneError, false);
     postError(error);
   }
-  if (e !== undefined) {
-    endThread(rt.i32, rt.ident, State.DoneOk, false);
-    try {
-      post({ t: 'result', ok: true, v: e.v, s: e.s }, transfer);
-    } catch (cause) {
-      postError(uncloneableError(e.v, 'result', cause));
-    }
-  }
-} catch (error) {
-  endThread(rt.i32, rt.ident, State.DoneError, false);
-  postError(error);
 }
+
+// Not top-level await: the CommonJS build of this file cannot have it.
+void main();
