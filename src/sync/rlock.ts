@@ -55,7 +55,7 @@ export class RLock extends SharedPrimitive implements LockLike {
   /** Releases one level; at zero the lock is free. `ThreadError` if this thread does not own it. */
   release(): void {
     const i32 = this._i32;
-    if (Atomics.load(i32, OWNER) !== ME) throw new ThreadError('cannot release un-acquired lock');
+    if (i32[OWNER] !== ME) throw new ThreadError('cannot release un-acquired lock');
     const count = (i32[COUNT] as number) - 1;
     i32[COUNT] = count;
     if (count === 0) this._unlock();
@@ -94,7 +94,8 @@ export class RLock extends SharedPrimitive implements LockLike {
       return true;
     }
     if (Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
-      Atomics.store(i32, OWNER, ME);
+      // Plain stores: the CAS on STATE orders them for the next holder; see Lock's OWNER.
+      i32[OWNER] = ME;
       i32[COUNT] = 1;
       return true;
     }
@@ -103,8 +104,10 @@ export class RLock extends SharedPrimitive implements LockLike {
 
   private _unlock(): void {
     const i32 = this._i32;
-    Atomics.store(i32, OWNER, 0);
-    if (Atomics.exchange(i32, STATE, 0) === 2) Atomics.notify(i32, STATE, 1);
+    i32[OWNER] = 0;
+    if (Atomics.compareExchange(i32, STATE, 1, 0) !== 1 && Atomics.exchange(i32, STATE, 0) === 2) {
+      Atomics.notify(i32, STATE, 1);
+    }
   }
 
   /** @internal */

@@ -64,14 +64,22 @@ export class Semaphore extends SharedPrimitive {
 
   /** Returns `n` permits (default 1) and wakes up to `n` waiters. `n` < 1 throws `RangeError`. */
   release(n = 1): void {
-    countOf(n, 'n', 1);
+    if (n !== 1) countOf(n, 'n', 1);
     const i32 = this._i32;
     const bound = i32[BOUND] as number;
-    for (;;) {
-      const v = Atomics.load(i32, VALUE);
-      if (bound >= 0 && v + n > bound) throw argRangeError(`Semaphore released too many times (bound ${bound})`);
-      if (v + n > MAX) throw argRangeError(`Semaphore value would exceed ${MAX}`);
-      if (Atomics.compareExchange(i32, VALUE, v, v + n) === v) break;
+    if (bound < 0) {
+      const v = Atomics.add(i32, VALUE, n);
+      if (v + n > MAX || v + n < 0) {
+        Atomics.sub(i32, VALUE, n);
+        throw argRangeError(`Semaphore value would exceed ${MAX}`);
+      }
+    } else {
+      // Check and add in one CAS: concurrent releases from several threads cannot overshoot.
+      for (;;) {
+        const v = Atomics.load(i32, VALUE);
+        if (v + n > bound) throw argRangeError(`Semaphore released too many times (bound ${bound})`);
+        if (Atomics.compareExchange(i32, VALUE, v, v + n) === v) break;
+      }
     }
     if (Atomics.load(i32, WAITERS) > 0) Atomics.notify(i32, VALUE, n);
   }
@@ -101,8 +109,11 @@ export class Semaphore extends SharedPrimitive {
 
   private _tryTake(): boolean {
     const i32 = this._i32;
-    for (let v = Atomics.load(i32, VALUE); v > 0; v = Atomics.load(i32, VALUE)) {
-      if (Atomics.compareExchange(i32, VALUE, v, v - 1) === v) return true;
+    let v = Atomics.load(i32, VALUE);
+    while (v > 0) {
+      const seen = Atomics.compareExchange(i32, VALUE, v, v - 1);
+      if (seen === v) return true;
+      v = seen;
     }
     return false;
   }

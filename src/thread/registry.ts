@@ -10,6 +10,7 @@ import {
   isRunning,
   liveRowOf,
   MAIN_IDENT,
+  NAME_CAP,
   readName,
   runtime,
   statusIndex,
@@ -95,7 +96,13 @@ export class ThreadHandle implements ThreadLike {
   /** The thread's name (renaming it is seen by every thread). */
   get name(): string {
     const row = liveRowOf(i32, this.ident);
-    if (row >= 0) this.#name = this.ident === rt.ident ? rt.name : readName(i32, row);
+    if (row >= 0) {
+      const shared = readName(i32, row);
+      // The shared copy is cut at NAME_CAP; this thread keeps its own name whole.
+      const own = this.ident === rt.ident && shared.length === NAME_CAP && rt.name.startsWith(shared);
+      this.#name = own ? rt.name : shared;
+      if (this.ident === rt.ident) rt.name = this.#name;
+    }
     return this.#name;
   }
 
