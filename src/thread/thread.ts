@@ -22,13 +22,15 @@ import {
   H_NAME_SEQ,
   isRunning,
   liveRowOf,
+  NAME_CAP,
+  readName,
   runtime,
   State,
   writeName,
 } from '../shared/runtime.js';
 import { watchThread } from '../shared/supervisor-client.js';
 import { boolOf, describe, optionsOf, timeoutOf } from '../shared/validate.js';
-import { type Encoded, decode, encode, uncloneableError } from '../wire/codec.js';
+import { type Encoded, decode, encode, findUncloneable, uncloneableError } from '../wire/codec.js';
 import type { ErrorRecord } from '../wire/errors.js';
 import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
@@ -135,6 +137,12 @@ export class Thread<R = unknown> implements ThreadLike {
   }
 
   get name(): string {
+    // A running thread may have been renamed by itself or another thread: the live row tells.
+    const row = this.#ident === undefined ? -1 : liveRowOf(i32, this.#ident);
+    if (row >= 0) {
+      const shared = readName(i32, row);
+      if (!(shared.length === NAME_CAP && this.#name.startsWith(shared))) this.#name = shared;
+    }
     return this.#name;
   }
 
@@ -190,7 +198,7 @@ export class Thread<R = unknown> implements ThreadLike {
           resourceLimits: this.#resourceLimits,
         });
       } catch (cause) {
-        throw uncloneableError(job, 'args', cause);
+        throw this.#cloneError(job, cause);
       }
     } catch (e) {
       endThread(i32, ident, State.Died, true);
@@ -209,6 +217,15 @@ export class Thread<R = unknown> implements ThreadLike {
     });
     worker.on('exit', (code: number) => this.#onExit(code));
     if (this.#daemon) worker.unref();
+  }
+
+  /** The TypeError for a job that `new Worker` could not clone, naming where the culprit sits. */
+  #cloneError(job: Job, cause: unknown): TypeError {
+    if (findUncloneable(job.args.v, 'args') !== undefined) return uncloneableError(job.args.v, 'args', cause);
+    if (job.fields !== undefined && findUncloneable(job.fields.v, 'this') !== undefined) {
+      return uncloneableError(job.fields.v, 'this', cause);
+    }
+    return uncloneableError(this.#transfer, 'transfer', cause);
   }
 
   /** @internal What the Worker runs; `Timer` overrides it. */

@@ -162,11 +162,11 @@ class Encoder {
 
   private object(obj: object, path: string): unknown {
     this.seen.set(obj, obj);
-    const plain = Object.getPrototypeOf(obj) === Object.prototype || Object.getPrototypeOf(obj) === null;
-    // Structured clone turns class instances into plain objects of their own enumerable data;
-    // copying them here keeps that, and lets markers replace nested primitives.
-    let out: Record<string, unknown> | undefined = plain ? undefined : {};
-    if (out !== undefined) this.seen.set(obj, out);
+    // Class instances are copied only if a marker must replace something inside them: into a
+    // plain object of their own enumerable data, which is what structured clone makes of them.
+    // Otherwise they are left to structured clone, which also knows host objects (a MessagePort
+    // listed in `transfer` travels; one that is not fails, and the caller names its path).
+    let out: Record<string, unknown> | undefined;
     const src = obj as Record<string, unknown>;
     const keys = Object.keys(src);
     for (let i = 0; i < keys.length; i++) {
