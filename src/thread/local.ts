@@ -7,7 +7,8 @@
 import { runtime } from '../shared/runtime.js';
 import { defineKind, remember, reviveOnce, SHARE, type ShareDescriptor } from '../wire/kinds.js';
 
-const UID = Symbol('threadkit.Local.uid');
+// Symbol.for: a Local made by one build of the package is known to the other.
+const UID = Symbol.for('threadkit.Local.uid');
 const rt = runtime();
 
 /** An object whose properties belong to the thread that set them. Python: `threading.local`. */

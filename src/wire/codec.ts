@@ -25,7 +25,17 @@ import { isShareable, reviverOf, SHARE, type ShareDescriptor, UNSHAREABLE } from
 
 const TAG = '\u0000threadkit';
 
-type Marker = { [TAG]: 'p'; d: ShareDescriptor } | { [TAG]: 'e'; r: ErrorRecord } | { [TAG]: 'o'; v: object };
+/**
+ * Markers. `'b'` and `'v'` exist only on the bytes path, where a SharedArrayBuffer (or a view on
+ * one) is replaced by its index in the side list, and a primitive's descriptor carries `si`
+ * instead of `sab`: Node's v8 Deserializer cannot receive a SharedArrayBuffer.
+ */
+type Marker =
+  | { [TAG]: 'p'; d: ShareDescriptor & { si?: number } }
+  | { [TAG]: 'e'; r: ErrorRecord }
+  | { [TAG]: 'o'; v: Record<string, unknown> }
+  | { [TAG]: 'b'; i: number }
+  | { [TAG]: 'v'; i: number; t: string; o: number; l: number };
 
 const UNCLONEABLE_TAGS = new Set([
   '[object WeakMap]',
@@ -60,6 +70,14 @@ export interface Encoded {
 class Encoder {
   special = false;
   private readonly seen = new Map<object, unknown>();
+  /** Set on the bytes path: SharedArrayBuffers go here and markers take their place. */
+  constructor(private readonly sabs?: SharedArrayBuffer[]) {}
+
+  private sabIndex(sab: SharedArrayBuffer): number {
+    const list = this.sabs as SharedArrayBuffer[];
+    const i = list.indexOf(sab);
+    return i >= 0 ? i : list.push(sab) - 1;
+  }
 
   encode(value: unknown, path: string): unknown {
     switch (typeof value) {
@@ -84,8 +102,18 @@ class Encoder {
     if (unshareable !== undefined) {
       throw argTypeError(`${path} is ${String(unshareable)}, which cannot be sent to another thread`);
     }
-    if (ArrayBuffer.isView(obj)) return obj;
+    if (ArrayBuffer.isView(obj)) {
+      if (this.sabs === undefined || !(obj.buffer instanceof SharedArrayBuffer)) return obj;
+      this.special = true;
+      const length = obj instanceof DataView ? obj.byteLength : (obj as unknown as { length: number }).length;
+      const t = Object.prototype.toString.call(obj).slice(8, -1);
+      return { [TAG]: 'v', i: this.sabIndex(obj.buffer), t, o: obj.byteOffset, l: length } satisfies Marker;
+    }
     const tag = Object.prototype.toString.call(obj);
+    if (this.sabs !== undefined && tag === '[object SharedArrayBuffer]') {
+      this.special = true;
+      return { [TAG]: 'b', i: this.sabIndex(obj as SharedArrayBuffer) } satisfies Marker;
+    }
     if (isError(obj)) {
       this.special = true;
       const marker: Marker = { [TAG]: 'e', r: undefined as unknown as ErrorRecord };
@@ -106,7 +134,11 @@ class Encoder {
   private share(obj: { [SHARE](): ShareDescriptor }, path: string): unknown {
     this.special = true;
     const d = obj[SHARE]();
-    const marker: Marker = { [TAG]: 'p', d: { ...d } };
+    const marker: Marker & { [TAG]: 'p' } = { [TAG]: 'p', d: { ...d } };
+    if (this.sabs !== undefined && d.sab !== undefined) {
+      marker.d.si = this.sabIndex(d.sab);
+      delete marker.d.sab;
+    }
     this.seen.set(obj, marker);
     if (d.parts !== undefined) marker.d.parts = d.parts.map((p, i) => this.encode(p, `${path}<part ${i}>`));
     return marker;
@@ -182,7 +214,7 @@ class Encoder {
     }
     if (Object.hasOwn(src, TAG)) {
       this.special = true;
-      const wrapped: Marker = { [TAG]: 'o', v: out ?? { ...src } };
+      const wrapped: Marker = { [TAG]: 'o', v: (out ?? { ...src }) as Record<string, unknown> };
       this.seen.set(obj, wrapped);
       return wrapped;
     }
@@ -191,32 +223,75 @@ class Encoder {
 }
 
 /** Encodes a value for another thread; throws TypeError naming `path` for what cannot travel. */
-export function encode(value: unknown, path: string): Encoded {
+export function encode(value: unknown, path: string, sabs?: SharedArrayBuffer[]): Encoded {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
     return { v: value, s: false };
-  const e = new Encoder();
+  const e = new Encoder(sabs);
   const v = e.encode(value, path);
   return { v, s: e.special };
 }
 
 class Reviver {
   private readonly seen = new Set<object>();
-  constructor(private readonly threadName: string | undefined) {}
+  /** Markers already revived: an object met twice (or in a cycle) is rebuilt once. */
+  private readonly done = new Map<object, unknown>();
+  constructor(
+    private readonly threadName: string | undefined,
+    private readonly sabs?: readonly SharedArrayBuffer[],
+  ) {}
 
   revive(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value;
     const obj = value as Record<string, unknown>;
-    const tag = obj[TAG];
-    if (tag !== undefined && Object.hasOwn(obj, TAG)) {
-      const m = obj as unknown as Marker;
-      if (m[TAG] === 'p') {
-        const d = m.d;
-        if (d.parts !== undefined) d.parts = d.parts.map((p) => this.revive(p));
-        return reviverOf(d.kind)(d);
-      }
-      if (m[TAG] === 'e') return recordToError(m.r, (v) => this.revive(v), this.threadName);
-      return this.revive(m.v);
+    if (obj[TAG] !== undefined && Object.hasOwn(obj, TAG)) {
+      const known = this.done.get(obj);
+      if (known !== undefined) return known;
+      return this.marker(obj as unknown as Marker);
     }
+    return this.fields(obj);
+  }
+
+  private marker(m: Marker): unknown {
+    switch (m[TAG]) {
+      case 'p': {
+        const d = m.d;
+        if (d.si !== undefined) d.sab = this.sab(d.si);
+        if (d.parts !== undefined) d.parts = d.parts.map((p) => this.revive(p));
+        const p = reviverOf(d.kind)(d);
+        this.done.set(m, p);
+        return p;
+      }
+      case 'e':
+        // Registered before its cause and properties are decoded, so cycles close on it.
+        return recordToError(
+          m.r,
+          (v) => this.revive(v),
+          this.threadName,
+          (error) => this.done.set(m, error),
+        );
+      case 'o':
+        // The escaped user object: its fields are revived, its own TAG key is data.
+        this.done.set(m, m.v);
+        return this.fields(m.v, true);
+      case 'b':
+        return this.sab(m.i);
+      case 'v': {
+        const Ctor = (
+          globalThis as unknown as Record<string, new (b: SharedArrayBuffer, o: number, l: number) => unknown>
+        )[m.t];
+        if (typeof Ctor !== 'function') throw new TypeError(`threadkit: cannot rebuild a view of type ${m.t}`);
+        return new Ctor(this.sab(m.i), m.o, m.l);
+      }
+    }
+  }
+
+  private sab(i: number): SharedArrayBuffer {
+    const sab = this.sabs?.[i];
+    if (sab === undefined) throw new TypeError(`threadkit: shared buffer #${i} is missing from the decoded value`);
+    return sab;
+  }
+
+  private fields(obj: Record<string, unknown>, escaped = false): unknown {
     if (this.seen.has(obj)) return obj;
     this.seen.add(obj);
     if (ArrayBuffer.isView(obj)) return obj;
@@ -230,7 +305,7 @@ class Reviver {
       const items = [...obj].map((v) => this.revive(v));
       obj.clear();
       for (const v of items) obj.add(v);
-    } else if (Object.getPrototypeOf(obj) === Object.prototype || Object.getPrototypeOf(obj) === null) {
+    } else if (escaped || Object.getPrototypeOf(obj) === Object.prototype || Object.getPrototypeOf(obj) === null) {
       for (const k of Object.keys(obj)) obj[k] = this.revive(obj[k]);
     }
     return obj;
@@ -238,8 +313,13 @@ class Reviver {
 }
 
 /** Revives what `encode` produced, after it crossed. `threadName` labels remote stacks. */
-export function decode(value: unknown, special: boolean, threadName?: string): unknown {
-  return special ? new Reviver(threadName).revive(value) : value;
+export function decode(
+  value: unknown,
+  special: boolean,
+  threadName?: string,
+  sabs?: readonly SharedArrayBuffer[],
+): unknown {
+  return special ? new Reviver(threadName, sabs).revive(value) : value;
 }
 
 /**
@@ -279,36 +359,28 @@ export function uncloneableError(value: unknown, path: string, cause: unknown): 
 
 // ---- bytes: for values stored in shared memory (queues) -----------------------------------
 
-class SabSerializer extends Serializer {
-  readonly sabs: SharedArrayBuffer[] = [];
-  _getSharedArrayBufferId(sab: SharedArrayBuffer): number {
-    let id = this.sabs.indexOf(sab);
-    if (id < 0) id = this.sabs.push(sab) - 1;
-    return id;
-  }
-}
-
 /**
  * Encodes a value to bytes plus the SharedArrayBuffers it references (primitives' state and the
- * user's own), which the caller carries by id (`wire/sabs.ts`).
+ * user's own), which the caller carries by id (`wire/sabs.ts`). The bytes never hold a
+ * SharedArrayBuffer: markers name them by index in `sabs`.
  */
 export function encodeToBytes(value: unknown, path: string): { bytes: Uint8Array; sabs: SharedArrayBuffer[] } {
-  const { v, s } = encode(value, path);
-  const ser = new SabSerializer();
+  const sabs: SharedArrayBuffer[] = [];
+  const { v, s } = encode(value, path, sabs);
+  const ser = new Serializer();
   ser.writeHeader();
   try {
     ser.writeValue([s, v]);
   } catch (cause) {
     throw uncloneableError(v, path, cause);
   }
-  return { bytes: ser.releaseBuffer(), sabs: ser.sabs };
+  return { bytes: ser.releaseBuffer(), sabs };
 }
 
 /** Decodes what `encodeToBytes` produced, given its SharedArrayBuffers in the same order. */
 export function decodeFromBytes(bytes: Uint8Array, sabs: readonly SharedArrayBuffer[]): unknown {
   const des = new Deserializer(bytes);
   des.readHeader();
-  for (let i = 0; i < sabs.length; i++) des.transferArrayBuffer(i, sabs[i] as unknown as ArrayBuffer);
   const [s, v] = des.readValue() as [boolean, unknown];
-  return decode(v, s);
+  return decode(v, s, undefined, sabs);
 }

@@ -4,6 +4,7 @@
  * cloneable properties (encoded in turn), `errors` of an AggregateError, and the remote stack,
  * which is appended to the stack of the rebuilt error.
  */
+import { fileURLToPath } from 'node:url';
 import { errorClasses, threadkitClassOf } from '../errors.js';
 
 const BUILTINS: Record<string, ErrorConstructor> = {
@@ -84,20 +85,35 @@ export function errorToRecord(error: Error, encodePart: (value: unknown, key: st
   return record;
 }
 
-const packageDir = new URL('.', import.meta.url).href;
+const packageUrl = new URL('.', import.meta.url);
+const packageDirs = [packageUrl.href, fileURLToPath(packageUrl)];
 
 function isInternalFrame(line: string): boolean {
-  return /^\s+at /.test(line) && (line.includes(packageDir) || /\(node:|at node:/.test(line));
+  return /^\s+at /.test(line) && (packageDirs.some((d) => line.includes(d)) || /\(node:|at node:/.test(line));
 }
 
 /** Rebuilds an error; `decodePart` decodes nested values. */
-export function recordToError(r: ErrorRecord, decodePart: (value: unknown) => unknown, threadName?: string): Error {
+export function recordToError(
+  r: ErrorRecord,
+  decodePart: (value: unknown) => unknown,
+  threadName?: string,
+  created?: (error: Error) => void,
+): Error {
   let error: Error;
   if (r.c === 'DOMException') error = new DOMException(r.m, r.n);
-  else if (r.c === 'AggregateError') error = new AggregateError((r.errors ?? []).map(decodePart), r.m);
+  else if (r.c === 'AggregateError') error = new AggregateError([], r.m);
   else {
     const Ctor = errorClasses[r.c] ?? BUILTINS[r.c] ?? Error;
     error = new Ctor(r.m);
+  }
+  created?.(error);
+  if (r.c === 'AggregateError') {
+    Object.defineProperty(error, 'errors', {
+      value: (r.errors ?? []).map(decodePart),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   if (error.name !== r.n) {
     Object.defineProperty(error, 'name', { value: r.n, writable: true, configurable: true, enumerable: false });

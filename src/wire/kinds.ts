@@ -7,6 +7,8 @@
  * kind up here and revives the object around the same shared memory. Keys are `Symbol.for`, so
  * the ESM and CommonJS builds understand each other's objects.
  */
+import { runtime } from '../shared/runtime.js';
+
 export const SHARE = Symbol.for('threadkit.share');
 /** Objects that can never cross (Thread, Future, ThreadPool): the value names them for errors. */
 export const UNSHAREABLE = Symbol.for('threadkit.unshareable');
@@ -44,13 +46,32 @@ export function isShareable(value: object): value is Shareable {
 
 // ---- identity: the same primitive arrives as the same object -------------------------------
 
-const live = new Map<number, WeakRef<object>>();
-const gone = new FinalizationRegistry<number>((uid) => {
-  if (live.get(uid)?.deref() === undefined) live.delete(uid);
-});
+/**
+ * uid → the object this thread has for it. Kept on the process runtime, not in this module, so
+ * that both builds of the package (ESM and CommonJS, loaded side by side) share it.
+ */
+interface Identity {
+  live: Map<number, WeakRef<object>>;
+  gone: FinalizationRegistry<number>;
+}
+
+function identity(): Identity {
+  const slots = runtime().slots;
+  let id = slots.get('identity') as Identity | undefined;
+  if (id === undefined) {
+    const live = new Map<number, WeakRef<object>>();
+    const gone = new FinalizationRegistry<number>((uid) => {
+      if (live.get(uid)?.deref() === undefined) live.delete(uid);
+    });
+    id = { live, gone };
+    slots.set('identity', id);
+  }
+  return id;
+}
 
 /** Makes `object` the one this thread revives for `uid` (called when it first crosses). */
 export function remember(uid: number, object: object): void {
+  const { live, gone } = identity();
   if (live.get(uid)?.deref() === undefined) {
     live.set(uid, new WeakRef(object));
     gone.register(object, uid);
@@ -59,7 +80,7 @@ export function remember(uid: number, object: object): void {
 
 /** The object this thread already has for `uid`, or a new one made by `make` and remembered. */
 export function reviveOnce<T extends object>(uid: number, make: () => T): T {
-  const known = live.get(uid)?.deref();
+  const known = identity().live.get(uid)?.deref();
   if (known !== undefined) return known as T;
   const made = make();
   remember(uid, made);
