@@ -19,6 +19,9 @@
  * - `H_NODE_LOCK`, `H_NODE_FREE`, `H_NODE_BUMP`: the park-node allocator (`nodes.ts`).
  * - `H_SAB_SEQ`: ids of shared buffers registered with the supervisor (`wire/sabs.ts`).
  * - `H_LIVE_HINT`: where the next search for a free live row starts.
+ * - `H_NON_DAEMON`: how many non-daemon threads are running (their targets not finished). The main
+ *   thread keeps the process alive while it is above 0 (`thread/keepalive.ts`), whichever thread
+ *   started them; notified on every decrement.
  *
  * Status row of a thread (`STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP)`): `ident`; the status
  * word; `reply`, the word the thread sleeps on while the supervisor answers it (`wire/sabs.ts`).
@@ -41,6 +44,7 @@ export const H_NODE_FREE = 4;
 export const H_NODE_BUMP = 5;
 export const H_SAB_SEQ = 6;
 export const H_LIVE_HINT = 7;
+export const H_NON_DAEMON = 8;
 
 export const STATUS_BASE = HEADER_WORDS;
 export const STATUS_CAP = 1 << 19;
@@ -213,6 +217,7 @@ export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, pa
     Atomics.store(i32, at + 3, parent);
     Atomics.store(i32, at + 4, ident);
     writeName(i32, row, name);
+    if (!daemon && Atomics.add(i32, H_NON_DAEMON, 1) === 0) Atomics.notify(i32, H_NON_DAEMON);
     return ident;
   }
 }
@@ -234,7 +239,14 @@ export function endThread(i32: Int32Array, ident: number, state: number, exited:
     if (Atomics.compareExchange(i32, at, s, next) !== s) continue;
     if (running) {
       const row = (s >>> 8) - 1;
-      if (row >= 0) Atomics.store(i32, LIVE_BASE + row * LIVE_WORDS, 0);
+      if (row >= 0) {
+        const daemon = Atomics.load(i32, LIVE_BASE + row * LIVE_WORDS + 1) === 1;
+        Atomics.store(i32, LIVE_BASE + row * LIVE_WORDS, 0);
+        if (!daemon) {
+          Atomics.sub(i32, H_NON_DAEMON, 1);
+          Atomics.notify(i32, H_NON_DAEMON);
+        }
+      }
     }
     Atomics.notify(i32, at);
     return running;

@@ -7,6 +7,8 @@
  *   (`reset()` while threads waited), -2 broken.
  * - `COUNT`: threads inside `wait()` this round.
  * - `PARTIES`: the number of threads that must arrive (constant).
+ * - `PENDING`: an `abort()`/`reset()` requested from the thread whose action is running (it holds
+ *   the lock, so it cannot take it again): applied when the action ends, still under the lock.
  *
  * The `action` (a target, shipped like a thread's) runs once per round in the last thread to
  * arrive, before any waiter is released, while that thread holds the lock.
@@ -17,16 +19,21 @@ import { countOf, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
 import { type Pending, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
+import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { Condition, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
 import { Lock } from './lock.js';
-import { brandClass, FIRST_WORD, revivePrimitive, SharedPrimitive } from './primitive.js';
+import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 
 const STATE = FIRST_WORD;
 const COUNT = FIRST_WORD + 1;
 const PARTIES = FIRST_WORD + 2;
-const WORDS = FIRST_WORD + 3;
+const PENDING = FIRST_WORD + 3;
+const WORDS = FIRST_WORD + 4;
+
+/** `PENDING`: an abort() or reset() asked for while this thread's own action held the lock. */
+const PENDING_ABORT = 1;
+const PENDING_RESET = 2;
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -91,7 +98,7 @@ export class Barrier extends SharedPrimitive {
     }
     this.#lock = this.#cond._lock as Lock;
     // Start loading a module action now, so that a later waitSync finds it ready.
-    if (this.#action?.kind === 'module') Promise.resolve(loadTarget(this.#action)).catch(() => {});
+    if (this.#action !== undefined) preloadTarget(this.#action);
   }
 
   /** The number of threads required to pass the barrier. */
@@ -129,13 +136,10 @@ export class Barrier extends SharedPrimitive {
 
   /** Returns the barrier to its empty state; threads waiting now get `BrokenBarrierError`. */
   reset(): void {
-    const i32 = this._i32;
+    if (this._deferred(PENDING_RESET)) return;
     this.#lock.acquireSync();
     try {
-      if ((i32[COUNT] as number) > 0) {
-        if (i32[STATE] === FILLING || i32[STATE] === BROKEN) Atomics.store(i32, STATE, RESETTING);
-      } else Atomics.store(i32, STATE, FILLING);
-      this.#cond._notify(Number.POSITIVE_INFINITY);
+      this._reset();
     } finally {
       this.#lock.release();
     }
@@ -143,12 +147,39 @@ export class Barrier extends SharedPrimitive {
 
   /** Breaks the barrier: every waiter, present and future, gets `BrokenBarrierError` until `reset()`. */
   abort(): void {
+    if (this._deferred(PENDING_ABORT)) return;
     this.#lock.acquireSync();
     try {
       this._break();
     } finally {
       this.#lock.release();
     }
+  }
+
+  /**
+   * The barrier's action runs holding the lock. If that action is running in this very thread
+   * (an async action awaited by `wait()`, or a sync one calling `abort()` itself), taking the
+   * lock here would deadlock: the request is recorded instead and applied when the action ends,
+   * as if it had taken the lock just after.
+   */
+  private _deferred(request: number): boolean {
+    if (!this.#lock._heldBy(ME)) return false;
+    Atomics.store(this._i32, PENDING, request);
+    return true;
+  }
+
+  private _applyPending(): void {
+    const request = Atomics.exchange(this._i32, PENDING, 0);
+    if (request === PENDING_ABORT) this._break();
+    else if (request === PENDING_RESET) this._reset();
+  }
+
+  private _reset(): void {
+    const i32 = this._i32;
+    if ((i32[COUNT] as number) > 0) {
+      if (i32[STATE] === FILLING || i32[STATE] === BROKEN) Atomics.store(i32, STATE, RESETTING);
+    } else Atomics.store(i32, STATE, FILLING);
+    this.#cond._notify(Number.POSITIVE_INFINITY);
   }
 
   private _break(): void {
@@ -174,9 +205,13 @@ export class Barrier extends SharedPrimitive {
       Atomics.store(i32, COUNT, index + 1);
       try {
         if (index + 1 === (i32[PARTIES] as number)) {
-          yield* this._runAction();
-          Atomics.store(i32, STATE, DRAINING);
-          cond._notify(Number.POSITIVE_INFINITY);
+          try {
+            yield* this._runAction();
+            Atomics.store(i32, STATE, DRAINING);
+            cond._notify(Number.POSITIVE_INFINITY);
+          } finally {
+            this._applyPending();
+          }
         } else {
           while (i32[STATE] === FILLING) {
             const notified = yield* this._condWait();

@@ -139,6 +139,7 @@ export class Condition extends SharedPrimitive {
     const o = optionsOf(options, 'Condition.waitFor');
     const deadline = deadlineOf(timeoutOf(o.timeout));
     const signal = signalOf(o.signal);
+    if (signal?.aborted) throw signal.reason;
     let result = predicate();
     while (!result) {
       if (!this.#lock._isOwned()) throw new ThreadError('cannot wait on un-acquired lock');

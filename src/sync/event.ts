@@ -65,8 +65,8 @@ export class Event extends SharedPrimitive {
     const o = optionsOf(options, 'Event.wait');
     const timeout = timeoutOf(o.timeout);
     const signal = signalOf(o.signal);
-    if (this.isSet()) return true;
     if (signal?.aborted) throw signal.reason;
+    if (this.isSet()) return true;
     return runAsync(this._waitSteps(), deadlineOf(timeout), signal);
   }
 

@@ -157,6 +157,12 @@ export class Lock extends SharedPrimitive implements LockLike {
     return true;
   }
 
+  /** @internal Whether thread `ident` acquired it (and has not released it). */
+  _heldBy(ident: number): boolean {
+    const i32 = this._i32;
+    return Atomics.load(i32, STATE) !== 0 && Atomics.load(i32, OWNER) === ident;
+  }
+
   /** @internal */
   _isOwned(): boolean {
     return Atomics.load(this._i32, STATE) !== 0;

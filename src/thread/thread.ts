@@ -12,7 +12,14 @@
  *    runs, and settles `result()` with `ThreadExitError` if no outcome came.
  */
 import { inspect } from 'node:util';
-import { type ResourceLimits, SHARE_ENV, Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  type ResourceLimits,
+  receiveMessageOnPort,
+  SHARE_ENV,
+  Worker,
+} from 'node:worker_threads';
 import { argTypeError, ThreadError, ThreadExitError, TimeoutError } from '../errors.js';
 import { entryUrl } from '../shared/entries.js';
 import { hold, unhold } from '../shared/keepalive.js';
@@ -36,6 +43,7 @@ import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { reportUncaught } from './excepthook.js';
+import { EXIT_GRACE_MS, watchNonDaemonThreads } from './keepalive.js';
 import { joinIdent, joinIdentSync, localThreads, type ThreadLike } from './registry.js';
 
 const rt = runtime();
@@ -71,6 +79,21 @@ export interface Job {
   cancel?: Encoded;
 }
 
+/**
+ * The execArgv a thread's Worker gets: this thread's, less what only makes sense for a program's
+ * entry (`--input-type`, `-e`/`--eval`, `-p`/`--print` and their code): Node 20 refuses to start
+ * a Worker with `--input-type` (fixed upstream in nodejs/node#54979).
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k] as string;
+    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') k++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
+}
+
 /** The creator's view of a thread's outcome. */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -102,6 +125,7 @@ export class Thread<R = unknown> implements ThreadLike {
   #worker: Worker | undefined;
   #outcome: Outcome | undefined;
   #crash: unknown;
+  #results: MessagePort | undefined;
   #rawTarget: ThreadOptions['target'];
   #rawArgs: unknown[];
   #waiters: ((o: Outcome) => void)[] = [];
@@ -185,38 +209,55 @@ export class Thread<R = unknown> implements ThreadLike {
   start(): void {
     if (this.#started) throw new ThreadError('threads can only be started once');
     const job = this._job();
+    watchNonDaemonThreads();
     const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
     let worker: Worker;
+    const results = new MessageChannel();
     try {
       const port = watchThread(ident);
       const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
       try {
         worker = new Worker(entryUrl('worker'), {
-          workerData: { __threadkit: { seed, job } },
-          transferList: [port, ...this.#transfer],
+          workerData: { __threadkit: { seed, job, results: results.port2 } },
+          transferList: [port, results.port2, ...this.#transfer],
           env: SHARE_ENV,
+          execArgv: workerExecArgv(),
           resourceLimits: this.#resourceLimits,
         });
       } catch (cause) {
         throw this.#cloneError(job, cause);
       }
     } catch (e) {
+      results.port1.close();
       endThread(i32, ident, State.Died, true);
       throw e;
     }
     this.#started = true;
     this.#ident = ident;
     this.#worker = worker;
+    this.#results = results.port1;
     localThreads().set(ident, new WeakRef(this));
-    // Listeners first: adding a 'message' listener after unref() would ref the Worker again.
-    worker.on('message', (m: ResultMessage) => {
-      if (m?.t === 'result') this.#onResult(m);
-    });
+    // The outcome comes on a port of its own, so that join()/joinSync() can take it synchronously
+    // (receiveMessageOnPort) the moment the thread is seen finished: when join returns, result()
+    // is settled and the excepthook has run, as in Python.
+    results.port1.on('message', (m: ResultMessage) => this.#onResult(m));
+    results.port1.unref();
+    // Listeners first: adding a listener after unref() would ref the Worker again.
     worker.on('error', (e: unknown) => {
       this.#crash = e;
     });
     worker.on('exit', (code: number) => this.#onExit(code));
-    if (this.#daemon) worker.unref();
+    // Who keeps the process alive: in the main thread, the non-daemon count (keepalive.ts), plus
+    // a running non-daemon thread's Worker so that its last output is flushed. Inside a thread,
+    // every child's Worker stays referenced: a thread's children live on after its target.
+    if (rt.isMain && this.#daemon) worker.unref();
+  }
+
+  /** Takes the outcome if it has been posted but not yet delivered (join calls it). */
+  #drainResult(): void {
+    if (this.#outcome !== undefined || this.#results === undefined) return;
+    const m = receiveMessageOnPort(this.#results);
+    if (m !== undefined) this.#onResult(m.message as ResultMessage);
   }
 
   /** The TypeError for a job that `new Worker` could not clone, naming where the culprit sits. */
@@ -263,6 +304,19 @@ export class Thread<R = unknown> implements ThreadLike {
 
   #onResult(m: ResultMessage): void {
     if (this.#outcome !== undefined) return;
+    const ident = this.#ident as number;
+    // The thread marks itself finished right after posting; mark it here too, so whoever sees the
+    // outcome also sees the thread finished.
+    endThread(i32, ident, m.ok ? State.DoneOk : State.DoneError, false);
+    this.#results?.close();
+    this.#results = undefined;
+    if (rt.isMain && !this.#daemon) {
+      // The target is done: from now on its Worker lives only for its children, which keep the
+      // process alive through the non-daemon count if they must. A grace period lets the last
+      // output of the thread through first.
+      const worker = this.#worker as Worker;
+      setTimeout(() => worker.unref(), EXIT_GRACE_MS).unref();
+    }
     if (m.ok) {
       this.#settle({ ok: true, value: decode(m.v, m.s, this.#name) });
     } else {
@@ -273,8 +327,11 @@ export class Thread<R = unknown> implements ThreadLike {
 
   #onExit(code: number): void {
     const ident = this.#ident as number;
+    this.#drainResult();
     endThread(i32, ident, State.Died, true);
     localThreads().delete(ident);
+    this.#results?.close();
+    this.#results = undefined;
     if (this.#outcome !== undefined) {
       if (this.#crash !== undefined) reportUncaught({ error: this.#crash, thread: this });
       return;
@@ -306,13 +363,16 @@ export class Thread<R = unknown> implements ThreadLike {
    */
   join(options?: { timeout?: number; signal?: AbortSignal }): Promise<void> {
     if (!this.#started) return Promise.reject(new ThreadError('cannot join thread before it is started'));
-    return joinIdent(this.#ident as number, options, 'Thread.join');
+    return joinIdent(this.#ident as number, options, 'Thread.join').then(() => {
+      if (!this.isAlive()) this.#drainResult();
+    });
   }
 
   /** Blocking twin of `join`. */
   joinSync(options?: { timeout?: number }): void {
     if (!this.#started) throw new ThreadError('cannot join thread before it is started');
     joinIdentSync(this.#ident as number, options, 'Thread.joinSync');
+    if (!this.isAlive()) this.#drainResult();
   }
 
   /** True from `start()` until the target has finished. */

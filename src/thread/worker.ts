@@ -3,12 +3,18 @@
  * its ident, from `workerData`), runs the job, posts the outcome to the creator, and marks the
  * thread finished in the status table, which is what `join` waits for.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, workerData } from 'node:worker_threads';
 import { endThread, runtime, State } from '../shared/runtime.js';
 import '../index.js'; // every kind of primitive must be revivable here
 import { currentThread } from './registry.js';
 import { decode, type Encoded, encode, uncloneableError } from '../wire/codec.js';
-import { compileSource, explainOuterReference, loadTarget, type TargetDescriptor } from '../wire/target.js';
+import {
+  compileSource,
+  explainOuterReference,
+  loadTarget,
+  type TargetDescriptor,
+  targetsLoaded,
+} from '../wire/target.js';
 import { type Transferable, unwrapMoved } from '../wire/move.js';
 import type { Event } from '../sync/event.js';
 import { runPreloads } from './preload.js';
@@ -16,14 +22,16 @@ import type { Job, ResultMessage } from './thread.js';
 
 const rt = runtime();
 rt.supervisorPort?.unref();
-const job = (workerData as { __threadkit: { job: Job } }).__threadkit.job;
-const port = parentPort as NonNullable<typeof parentPort>;
+const { job, results: port } = (workerData as { __threadkit: { job: Job; results: MessagePort } }).__threadkit;
 
 function args(e: Encoded): unknown[] {
   return decode(e.v, e.s) as unknown[];
 }
 
 async function callTarget(target: TargetDescriptor | undefined, a: unknown[]): Promise<unknown> {
+  // Barriers among the arguments started loading their module actions when they were decoded:
+  // let those finish, so that waitSync() in the target finds them ready.
+  await targetsLoaded();
   if (target === undefined) return undefined;
   const fn = await loadTarget(target);
   return fn.apply(undefined, a);
@@ -53,7 +61,7 @@ function buildInstance(j: Job): { run(): unknown } {
   for (let k = levels.length - 1; k >= 0; k--) {
     const methods = levels[k] as string[];
     const make = compileSource(
-      `function (__proto__) { return { __proto__, ${methods.join(',\n')} }; }`,
+      `function (parent) { return { __proto__: parent, ${methods.join(',\n')} }; }`,
       `${currentThread().name}.run`,
     ) as (p: object) => object;
     proto = make(proto);
@@ -94,30 +102,40 @@ function postError(error: unknown): void {
   post({ t: 'result', ok: false, e });
 }
 
-// The status changes before the outcome is posted: a creator that sees the outcome also sees
-// the thread finished (not alive, not in enumerate()).
+// The outcome is posted before the status changes: whoever sees the thread finished (join) can
+// take the outcome at once from the results port. The creator marks the status too when the
+// outcome arrives, so that whoever sees the outcome also sees the thread finished.
 async function main(): Promise<void> {
+  let ok = false;
   try {
     const { value, transfer } = unwrapMoved(await runJob());
     let e: Encoded | undefined;
     try {
       e = encode(value, 'result');
     } catch (error) {
-      endThread(rt.i32, rt.ident, State.DoneError, false);
       postError(error);
     }
     if (e !== undefined) {
-      endThread(rt.i32, rt.ident, State.DoneOk, false);
       try {
         post({ t: 'result', ok: true, v: e.v, s: e.s }, transfer);
+        ok = true;
       } catch (cause) {
         postError(uncloneableError(e.v, 'result', cause));
       }
     }
   } catch (error) {
-    endThread(rt.i32, rt.ident, State.DoneError, false);
     postError(error);
   }
+  // Hand what the target printed to the parent before the thread counts as finished.
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  endThread(rt.i32, rt.ident, ok ? State.DoneOk : State.DoneError, false);
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
 }
 
 // Not top-level await: the CommonJS build of this file cannot have it.

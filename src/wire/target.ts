@@ -135,6 +135,23 @@ export function compileSource(src: string, label: string): (...args: unknown[]) 
 }
 
 const modules = new Map<string, (...args: unknown[]) => unknown>();
+const loading = new Set<Promise<unknown>>();
+
+/**
+ * Starts loading a module target ahead of its use (a barrier's action), so that a sync caller
+ * (`Barrier.waitSync`) finds it ready; `targetsLoaded()` waits for every such load.
+ */
+export function preloadTarget(d: TargetDescriptor): void {
+  if (d.kind !== 'module') return;
+  const p = Promise.resolve(loadTarget(d)).catch(() => {});
+  loading.add(p);
+  void p.then(() => loading.delete(p));
+}
+
+/** Resolves when every preload started so far has settled (the thread bootstrap awaits it). */
+export async function targetsLoaded(): Promise<void> {
+  while (loading.size > 0) await Promise.all([...loading]);
+}
 
 /** The function a descriptor names; module targets need an import, hence the Promise. */
 export function loadTarget(
