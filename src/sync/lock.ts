@@ -28,6 +28,9 @@ const OWNER = FIRST_WORD + 1;
 const WAITERS = FIRST_WORD + 2;
 const WORDS = FIRST_WORD + 3;
 
+/** Spins (about 1-2 µs) a condition waiter makes on the lock before sleeping on it. */
+export const RESTORE_SPIN = 200;
+
 /**
  * A primitive lock: locked or unlocked, not owned by any thread in particular (any thread may
  * release it). Works between async functions of one thread and across threads, mixed freely.
@@ -119,9 +122,14 @@ export class Lock extends SharedPrimitive implements LockLike {
   }
 
   /** @internal The slow path of acquire; also re-acquires for `Condition.wait`. */
-  *_acquireSteps(untimed = false): Steps<boolean> {
+  *_acquireSteps(untimed = false, spin = 0): Steps<boolean> {
     const i32 = this._i32;
     let c = Atomics.compareExchange(i32, STATE, 0, 1);
+    // A short spin before sleeping, for callers that expect the holder to release within
+    // microseconds (a notified condition waiter: its notifier releases right after notify).
+    for (let k = 0; c !== 0 && k < spin; k++) {
+      if (Atomics.load(i32, STATE) === 0) c = Atomics.compareExchange(i32, STATE, 0, 1);
+    }
     if (c === 0) {
       i32[OWNER] = ME;
       return true;
@@ -176,7 +184,7 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   /** @internal */
   _acquireRestoreSteps(_saved: number): Steps<boolean> {
-    return this._acquireSteps(true);
+    return this._acquireSteps(true, RESTORE_SPIN);
   }
 
   /** @internal */
