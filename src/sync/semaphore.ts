@@ -67,20 +67,26 @@ export class Semaphore extends SharedPrimitive {
     if (n !== 1) countOf(n, 'n', 1);
     const i32 = this._i32;
     const bound = i32[BOUND] as number;
-    if (bound < 0) {
-      const v = Atomics.add(i32, VALUE, n);
-      if (v + n > MAX || v + n < 0) {
-        Atomics.sub(i32, VALUE, n);
-        throw argRangeError(`Semaphore value would exceed ${MAX}`);
+    const limit = bound < 0 ? MAX : bound;
+    // Check and add in one CAS: concurrent releases from several threads cannot overshoot.
+    // The first CAS guesses the value this thread last saw (right when one thread acquires and
+    // releases in turn, and cheaper than a load then a CAS); a wrong guess costs one retry with
+    // the value the CAS returned.
+    let v = this._seen;
+    for (;;) {
+      if (v + n > limit) {
+        v = Atomics.load(i32, VALUE);
+        if (v + n > limit) {
+          throw argRangeError(
+            bound < 0 ? `Semaphore value would exceed ${MAX}` : `Semaphore released too many times (bound ${bound})`,
+          );
+        }
       }
-    } else {
-      // Check and add in one CAS: concurrent releases from several threads cannot overshoot.
-      for (;;) {
-        const v = Atomics.load(i32, VALUE);
-        if (v + n > bound) throw argRangeError(`Semaphore released too many times (bound ${bound})`);
-        if (Atomics.compareExchange(i32, VALUE, v, v + n) === v) break;
-      }
+      const seen = Atomics.compareExchange(i32, VALUE, v, v + n);
+      if (seen === v) break;
+      v = seen;
     }
+    this._seen = v + n;
     if (Atomics.load(i32, WAITERS) > 0) Atomics.notify(i32, VALUE, n);
   }
 
@@ -109,14 +115,23 @@ export class Semaphore extends SharedPrimitive {
 
   private _tryTake(): boolean {
     const i32 = this._i32;
-    let v = Atomics.load(i32, VALUE);
+    // As in release: guess the last value seen here, let a failed CAS tell the real one.
+    let v = this._seen;
+    if (v <= 0) v = Atomics.load(i32, VALUE);
     while (v > 0) {
       const seen = Atomics.compareExchange(i32, VALUE, v, v - 1);
-      if (seen === v) return true;
+      if (seen === v) {
+        this._seen = v - 1;
+        return true;
+      }
       v = seen;
     }
+    this._seen = v;
     return false;
   }
+
+  /** The value this thread last saw: a guess for the next CAS, never trusted without one. */
+  private _seen = 1;
 
   private *_acquireSteps(): Steps<boolean> {
     const i32 = this._i32;
