@@ -22,7 +22,7 @@
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { allocNode, at, freeNode, NEXT, NOTIFIED, OWNER, PARK, PREV, WAITING } from '../shared/nodes.js';
-import { EXITED, runtime, State, STATE_MASK, statusOf } from '../shared/runtime.js';
+import { NODE_CAP, runtime } from '../shared/runtime.js';
 import {
   type AcquireOptions,
   argumentCheck,
@@ -35,6 +35,7 @@ import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argTypeError, ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { rejectSignalInSync, type LockLike } from './locklike.js';
+import { waiterDied } from './owner.js';
 import { Lock } from './lock.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 import { RLock } from './rlock.js';
@@ -52,11 +53,6 @@ export interface WaitOptions {
   timeout?: number;
   /** Aborting rejects with the signal's reason, after the lock is re-acquired (Promise form only). */
   signal?: AbortSignal;
-}
-
-function waiterDied(ident: number): boolean {
-  const s = statusOf(arena, ident);
-  return (s & EXITED) !== 0 || (s & STATE_MASK) === State.Died;
 }
 
 /**
@@ -270,7 +266,14 @@ export class Condition extends SharedPrimitive {
   }
 
   [inspect.custom](): string {
-    return `<Condition waiters=${Atomics.load(this._i32, COUNT)} lock=${inspect(this.#lock)}>`;
+    // Waiters whose thread died stay linked until a notify skips them: count the live ones.
+    let waiters = 0;
+    let node = Atomics.load(this._i32, HEAD);
+    for (let steps = 0; node > 0 && node < NODE_CAP && steps < 1_000_000; steps++) {
+      if (!waiterDied(Atomics.load(arena, at(node, OWNER)))) waiters++;
+      node = Atomics.load(arena, at(node, NEXT));
+    }
+    return `<Condition waiters=${waiters} lock=${inspect(this.#lock)}>`;
   }
 }
 brandClass(Condition, 'Condition');

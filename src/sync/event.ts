@@ -8,6 +8,7 @@
  *   happened since it started waiting, so `set(); clear()` in quick succession still wakes every
  *   current waiter with `true` (the naive "wait while the flag is down" loses those).
  * - `WAITERS`: how many may be sleeping, so `set()` skips the notify when nobody waits.
+ * - `WHO…`: which threads wait, for `util.inspect` (`waiters.ts`).
  */
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
@@ -16,11 +17,13 @@ import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { defineKind } from '../wire/kinds.js';
 import type { WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
+import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 import { brandClass, FIRST_WORD, revivePrimitive, SharedPrimitive } from './primitive.js';
 
 const WORD = FIRST_WORD;
 const WAITERS = FIRST_WORD + 1;
-const WORDS = FIRST_WORD + 2;
+const WHO = FIRST_WORD + 2;
+const WORDS = WHO + WAITER_WORDS;
 
 /**
  * A flag threads can wait for. `set()` wakes every waiter; `clear()` lowers it again.
@@ -81,6 +84,7 @@ export class Event extends SharedPrimitive {
   private *_waitSteps(): Steps<boolean> {
     const i32 = this._i32;
     Atomics.add(i32, WAITERS, 1);
+    const token = enterWait(i32, WHO);
     try {
       const seen = Atomics.load(i32, WORD);
       if (seen & 1) return true;
@@ -92,6 +96,7 @@ export class Event extends SharedPrimitive {
       }
     } finally {
       Atomics.sub(i32, WAITERS, 1);
+      leaveWait(i32, WHO, token);
     }
   }
 
@@ -101,7 +106,7 @@ export class Event extends SharedPrimitive {
   }
 
   [inspect.custom](): string {
-    return `<Event ${this.isSet() ? 'set' : 'unset'} waiters=${Atomics.load(this._i32, WAITERS)}>`;
+    return `<Event ${this.isSet() ? 'set' : 'unset'} waiters=${countWaiters(this._i32, WHO)}>`;
   }
 }
 brandClass(Event, 'Event');

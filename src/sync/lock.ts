@@ -8,7 +8,7 @@
  * - `OWNER`: ident of the thread that acquired it (0 while changing hands). Written after the
  *   acquiring CAS and cleared before the releasing one, so a reader that finds a dead ident there
  *   knows no release happened since that thread acquired it (see `owner.ts`).
- * - `WAITERS`: how many acquires are sleeping, for `util.inspect` only.
+ * - `WHO…`: which threads are sleeping in an acquire, for `util.inspect` only (`waiters.ts`).
  *
  * Memory ordering: every transition of `STATE` is a sequentially consistent Atomics operation, so
  * writes made while holding the lock are visible to the next holder.
@@ -22,11 +22,12 @@ import { defineKind } from '../wire/kinds.js';
 import { diedAbnormally, nameOfIdent, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 import { type LockLike, rejectSignalInSync } from './locklike.js';
+import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
 const OWNER = FIRST_WORD + 1;
-const WAITERS = FIRST_WORD + 2;
-const WORDS = FIRST_WORD + 3;
+const WHO = FIRST_WORD + 2;
+const WORDS = WHO + WAITER_WORDS;
 
 /** Spins (about 1-2 µs) a condition waiter makes on the lock before sleeping on it. */
 export const RESTORE_SPIN = 200;
@@ -134,7 +135,7 @@ export class Lock extends SharedPrimitive implements LockLike {
       i32[OWNER] = ME;
       return true;
     }
-    Atomics.add(i32, WAITERS, 1);
+    const token = enterWait(i32, WHO);
     try {
       const park: Park = { i32, index: STATE, value: 2, poll: true, untimed };
       if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
@@ -147,7 +148,7 @@ export class Lock extends SharedPrimitive implements LockLike {
       i32[OWNER] = ME;
       return true;
     } finally {
-      Atomics.sub(i32, WAITERS, 1);
+      leaveWait(i32, WHO, token);
     }
   }
 
@@ -196,7 +197,7 @@ export class Lock extends SharedPrimitive implements LockLike {
     const i32 = this._i32;
     const state = Atomics.load(i32, STATE);
     const owner = Atomics.load(i32, OWNER);
-    const waiters = Atomics.load(i32, WAITERS);
+    const waiters = countWaiters(i32, WHO);
     return state === 0
       ? `<Lock unlocked waiters=${waiters}>`
       : `<Lock locked owner=${owner === 0 ? '?' : nameOfIdent(owner)} waiters=${waiters}>`;

@@ -25,6 +25,12 @@ export function ended(ident: number): boolean {
   return (s & STATE_MASK) !== State.Running || (s & EXITED) !== 0;
 }
 
+/** For waiters: the thread is gone (its Worker exited, or it died), so it waits no more. */
+export function waiterDied(ident: number): boolean {
+  const s = statusOf(i32, ident);
+  return (s & EXITED) !== 0 || (s & STATE_MASK) === State.Died;
+}
+
 /** A thread's name for messages, while its live row still remembers it. */
 export function nameOfIdent(ident: number): string {
   const s = statusOf(i32, ident);

@@ -6,7 +6,7 @@
  * - `OWNER`: ident of the owning thread, 0 when free. Written only by the thread holding `STATE`
  *   (or by the one observer that takes over from a dead owner, by CAS).
  * - `COUNT`: recursion depth; read and written only by the owner.
- * - `WAITERS`: sleeping acquires, for `util.inspect`.
+ * - `WHO…`: which threads are sleeping in an acquire, for `util.inspect` (`waiters.ts`).
  *
  * Ownership belongs to a *thread*: async functions of one thread share it (use a `Lock` between
  * them). When the owner thread ends, however it ends, the lock is released for the next waiter.
@@ -20,12 +20,13 @@ import { defineKind } from '../wire/kinds.js';
 import { ended, nameOfIdent, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 import { type LockLike, rejectSignalInSync } from './locklike.js';
+import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
 const OWNER = FIRST_WORD + 1;
 const COUNT = FIRST_WORD + 2;
-const WAITERS = FIRST_WORD + 3;
-const WORDS = FIRST_WORD + 4;
+const WHO = FIRST_WORD + 3;
+const WORDS = WHO + WAITER_WORDS;
 
 /**
  * A re-entrant lock, owned by the thread that acquired it; that thread must release it as many
@@ -119,7 +120,7 @@ export class RLock extends SharedPrimitive implements LockLike {
     }
     let c = Atomics.compareExchange(i32, STATE, 0, 1);
     if (c !== 0) {
-      Atomics.add(i32, WAITERS, 1);
+      const token = enterWait(i32, WHO);
       try {
         const park: Park = { i32, index: STATE, value: 2, poll: true, untimed };
         if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
@@ -130,7 +131,7 @@ export class RLock extends SharedPrimitive implements LockLike {
           c = Atomics.exchange(i32, STATE, 2);
         }
       } finally {
-        Atomics.sub(i32, WAITERS, 1);
+        leaveWait(i32, WHO, token);
       }
     }
     Atomics.store(i32, OWNER, ME);
@@ -178,7 +179,7 @@ export class RLock extends SharedPrimitive implements LockLike {
   [inspect.custom](): string {
     const i32 = this._i32;
     const owner = Atomics.load(i32, OWNER);
-    const waiters = Atomics.load(i32, WAITERS);
+    const waiters = countWaiters(i32, WHO);
     return Atomics.load(i32, STATE) === 0
       ? `<RLock unlocked waiters=${waiters}>`
       : `<RLock locked owner=${owner === 0 ? '?' : nameOfIdent(owner)} count=${i32[COUNT]} waiters=${waiters}>`;

@@ -8,6 +8,7 @@
  *   `VALUE`, and a releaser adds to `VALUE` *before* reading it, so a release either sees the
  *   waiter and wakes it, or the waiter sees the permit; with `Atomics.wait`'s compare-and-sleep
  *   on `VALUE === 0`, no wake-up is lost.
+ * - `WHO…`: which threads wait, for `util.inspect` (`waiters.ts`); `WAITERS` stays the notify hint.
  * - `BOUND`: the initial value of a `BoundedSemaphore` (-1: unbounded). A bounded release checks
  *   the bound and adds in one CAS, so concurrent releases from several threads cannot overshoot.
  *
@@ -21,12 +22,14 @@ import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argRangeError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { rejectSignalInSync } from './locklike.js';
+import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 import { brandClass, FIRST_WORD, revivePrimitive, SharedPrimitive } from './primitive.js';
 
 const VALUE = FIRST_WORD;
 const WAITERS = FIRST_WORD + 1;
 const BOUND = FIRST_WORD + 2;
-const WORDS = FIRST_WORD + 3;
+const WHO = FIRST_WORD + 3;
+const WORDS = WHO + WAITER_WORDS;
 
 const MAX = 0x7fffffff;
 
@@ -136,6 +139,7 @@ export class Semaphore extends SharedPrimitive {
   private *_acquireSteps(): Steps<boolean> {
     const i32 = this._i32;
     Atomics.add(i32, WAITERS, 1);
+    const token = enterWait(i32, WHO);
     try {
       const park: Park = { i32, index: VALUE, value: 0 };
       for (;;) {
@@ -144,6 +148,7 @@ export class Semaphore extends SharedPrimitive {
       }
     } finally {
       Atomics.sub(i32, WAITERS, 1);
+      leaveWait(i32, WHO, token);
     }
   }
 
@@ -155,7 +160,7 @@ export class Semaphore extends SharedPrimitive {
   [inspect.custom](): string {
     const i32 = this._i32;
     const bound = i32[BOUND] as number;
-    return `<${this._kind()} value=${Atomics.load(i32, VALUE)}${bound >= 0 ? `/${bound}` : ''} waiters=${Atomics.load(i32, WAITERS)}>`;
+    return `<${this._kind()} value=${Atomics.load(i32, VALUE)}${bound >= 0 ? `/${bound}` : ''} waiters=${countWaiters(i32, WHO)}>`;
   }
 }
 brandClass(Semaphore, 'Semaphore');

@@ -19,6 +19,7 @@ import {
   receiveMessageOnPort,
   SHARE_ENV,
   Worker,
+  type WorkerOptions,
 } from 'node:worker_threads';
 import { argTypeError, ThreadError, ThreadExitError, TimeoutError } from '../errors.js';
 import { entryUrl } from '../shared/entries.js';
@@ -80,18 +81,46 @@ export interface Job {
 }
 
 /**
- * The execArgv a thread's Worker gets: this thread's, less what only makes sense for a program's
- * entry (`--input-type`, `-e`/`--eval`, `-p`/`--print` and their code): Node 20 refuses to start
- * a Worker with `--input-type` (fixed upstream in nodejs/node#54979).
+ * The execArgv a thread's Worker gets: `undefined` (inherit this thread's, which lets Node itself
+ * drop per-process flags such as `--expose-gc`) unless it holds what only makes sense for a
+ * program's entry (`--input-type`, `-e`/`--eval`, `-p`/`--print` and their code): Node 20
+ * refuses to start a Worker that inherits `--input-type` (fixed upstream in nodejs/node#54979).
  */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
   const out: string[] = [];
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k] as string;
     if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') k++;
     else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
   }
-  return out;
+  if (out.length === argv.length) return undefined;
+  return out.filter((a) => !refusedFlags.has(a));
+}
+
+/** Flags a Worker refused when given explicitly (per-process ones), learnt once per thread. */
+const refusedFlags = new Set<string>();
+
+/**
+ * Starts a Worker; if an explicit execArgv holds flags Node refuses for Workers
+ * (ERR_WORKER_INVALID_EXEC_ARGV names them), starts it again without them.
+ */
+function startWorker(url: URL, options: WorkerOptions): Worker {
+  try {
+    return new Worker(url, options);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || options.execArgv === undefined) throw e;
+    const listed = (err.message ?? '').replace(/^[^:]*:\s*/, '').split(/,\s*/);
+    for (const flag of listed) refusedFlags.add(flag.trim());
+    const execArgv = options.execArgv.filter((a) => !refusedFlags.has(String(a)));
+    return new Worker(url, { ...options, execArgv });
+  }
+}
+
+/** Whether `new Worker` failed because a value could not be cloned or transferred. */
+function isCloneFailure(e: unknown): boolean {
+  const err = e as { name?: string; code?: string };
+  return err?.name === 'DataCloneError' || /TRANSFER|CLONE/.test(String(err?.code ?? ''));
 }
 
 /** The creator's view of a thread's outcome. */
@@ -217,7 +246,7 @@ export class Thread<R = unknown> implements ThreadLike {
       const port = watchThread(ident);
       const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
       try {
-        worker = new Worker(entryUrl('worker'), {
+        worker = startWorker(entryUrl('worker'), {
           workerData: { __threadkit: { seed, job, results: results.port2 } },
           transferList: [port, results.port2, ...this.#transfer],
           env: SHARE_ENV,
@@ -225,7 +254,7 @@ export class Thread<R = unknown> implements ThreadLike {
           resourceLimits: this.#resourceLimits,
         });
       } catch (cause) {
-        throw this.#cloneError(job, cause);
+        throw isCloneFailure(cause) ? this.#cloneError(job, cause) : cause;
       }
     } catch (e) {
       results.port1.close();

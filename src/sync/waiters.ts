@@ -1,0 +1,58 @@
+/**
+ * Who is waiting on a primitive, for `util.inspect` only: a hung program's state dump must not
+ * count a waiter whose thread was terminated while it waited (its `finally` never ran).
+ *
+ * Layout, `WAITER_WORDS` Int32 words from `base` in the primitive's buffer:
+ * - `SLOTS` pairs `[ident, count]`: a thread claims a pair (CAS on `ident` from 0, or from the
+ *   ident of a thread that died) and counts its own waits in it (only that thread writes `count`:
+ *   several async waits of one thread share the pair);
+ * - one overflow counter for waits that found no pair free.
+ * A pair whose thread died is skipped when counting, and taken over by the next waiter.
+ */
+import { waiterDied } from './owner.js';
+import { ME } from './primitive.js';
+
+const SLOTS = 4;
+export const WAITER_WORDS = 2 * SLOTS + 1;
+
+/** Registers a wait of this thread; returns the token `leaveWait` needs. */
+export function enterWait(i32: Int32Array, base: number): number {
+  for (let k = 0; k < SLOTS; k++) {
+    if (Atomics.load(i32, base + 2 * k) === ME) {
+      i32[base + 2 * k + 1] = (i32[base + 2 * k + 1] as number) + 1;
+      return k;
+    }
+  }
+  for (let k = 0; k < SLOTS; k++) {
+    const at = base + 2 * k;
+    const id = Atomics.load(i32, at);
+    if ((id === 0 || waiterDied(id)) && Atomics.compareExchange(i32, at, id, ME) === id) {
+      Atomics.store(i32, at + 1, 1);
+      return k;
+    }
+  }
+  Atomics.add(i32, base + 2 * SLOTS, 1);
+  return -1;
+}
+
+/** Ends a wait registered by `enterWait`. */
+export function leaveWait(i32: Int32Array, base: number, token: number): void {
+  if (token < 0) {
+    Atomics.sub(i32, base + 2 * SLOTS, 1);
+    return;
+  }
+  const at = base + 2 * token;
+  const n = (i32[at + 1] as number) - 1;
+  Atomics.store(i32, at + 1, n);
+  if (n === 0) Atomics.compareExchange(i32, at, ME, 0);
+}
+
+/** How many waits are pending in threads that are alive. */
+export function countWaiters(i32: Int32Array, base: number): number {
+  let n = Atomics.load(i32, base + 2 * SLOTS);
+  for (let k = 0; k < SLOTS; k++) {
+    const id = Atomics.load(i32, base + 2 * k);
+    if (id !== 0 && !waiterDied(id)) n += Atomics.load(i32, base + 2 * k + 1);
+  }
+  return n;
+}
