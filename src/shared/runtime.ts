@@ -203,12 +203,14 @@ export function isRunning(i32: Int32Array, ident: number): boolean {
  */
 export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, parent: number): number {
   for (;;) {
-    const n = Atomics.add(i32, H_NEXT_IDENT, 1);
-    const ident = n < STATUS_CAP ? n : 2 + ((n - 2) % (STATUS_CAP - 2));
+    // Idents never repeat (they name lock owners and primitives' uids); rows are reused, but only
+    // once their previous thread's Worker has exited.
+    const ident = Atomics.add(i32, H_NEXT_IDENT, 1);
+    if (ident >= 0x7fff_ffff) throw new RangeError('threadkit: the process has run out of thread idents');
     const base = STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP);
+    if (ident % STATUS_CAP < MAIN_IDENT + 1) continue;
     const old = Atomics.load(i32, base);
-    // A row whose thread still runs (possible only after 500k idents wrapped) is skipped.
-    if (old !== 0 && (Atomics.load(i32, base + 1) & STATE_MASK) === State.Running) continue;
+    if (old !== 0 && (Atomics.load(i32, base + 1) & EXITED) === 0) continue;
     const row = claimLiveRow(i32, ident);
     Atomics.store(i32, base, ident);
     Atomics.store(i32, base + 1, State.Running | ((row + 1) << 8));

@@ -27,6 +27,11 @@ export function supervisorPort(): MessagePort {
     stdout: false,
     stderr: false,
   });
+  worker.on('error', (e: unknown) => {
+    process.emitWarning(`threadkit: the supervisor thread failed; deaths of threads may go unseen: ${String(e)}`, {
+      code: 'THREADKIT_SUPERVISOR',
+    });
+  });
   worker.unref();
   port1.unref();
   rt.supervisorPort = port1;

@@ -49,10 +49,35 @@ export type Steps<T> = Generator<Park | Pending, T, Outcome>;
 /** How often a waiter re-checks whether the thread it waits for has died. */
 export const POLL_MS = 50;
 
-function sliceOf(p: Park, deadline: number): number {
+function sliceOf(p: Park, deadline: number, abortable = false): number {
   const remaining = p.untimed ? Number.POSITIVE_INFINITY : deadline - now();
   if (remaining <= 0) return 0;
-  return p.poll ? Math.min(remaining, POLL_MS) : remaining;
+  // An abortable wait is sliced too: a waitAsync cannot be withdrawn, and an abandoned one must
+  // not stay registered on the word (holding memory, taking notifies) for longer than a slice.
+  return p.poll || abortable ? Math.min(remaining, POLL_MS) : remaining;
+}
+
+/** One 'abort' listener per signal, however many waits share it (no MaxListeners warning). */
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = aborters.get(signal);
+  if (set === undefined) {
+    const fns = new Set<() => void>();
+    set = fns;
+    aborters.set(signal, fns);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...fns]) f();
+        fns.clear();
+      },
+      { once: true },
+    );
+  }
+  const s = set;
+  s.add(fn);
+  return () => s.delete(fn);
 }
 
 function afterTimeout(p: Park, deadline: number): Outcome {
@@ -109,7 +134,7 @@ export async function runAsync<T>(steps: Steps<T>, deadline: number, signal?: Ab
 
 function parkAsync(p: Park, deadline: number, signal: AbortSignal | undefined): Promise<Outcome> | Outcome {
   if (signal?.aborted) throw signal.reason;
-  const slice = sliceOf(p, deadline);
+  const slice = sliceOf(p, deadline, signal !== undefined);
   if (slice <= 0) return 'timeout';
   const res = Atomics.waitAsync(p.i32, p.index, p.value, slice);
   if (!res.async) return res.value === 'timed-out' ? afterTimeout(p, deadline) : 'woken';
@@ -118,13 +143,12 @@ function parkAsync(p: Park, deadline: number, signal: AbortSignal | undefined): 
   }
   return new Promise<Outcome>((resolve, reject) => {
     let abandoned = false;
-    const onAbort = (): void => {
+    const forget = onAbort(signal, () => {
       abandoned = true;
       reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    });
     void res.value.then((v) => {
-      signal.removeEventListener('abort', onAbort);
+      forget();
       if (!abandoned) resolve(v === 'timed-out' ? afterTimeout(p, deadline) : 'woken');
       // A waitAsync cannot be withdrawn. If this abandoned one swallowed a notify meant for a
       // real waiter, pass it on, or that waiter would sleep until its next poll.

@@ -161,7 +161,16 @@ export class Lock extends SharedPrimitive implements LockLike {
     const owner = Atomics.load(i32, OWNER);
     if (owner === 0 || owner === ME || !diedAbnormally(owner)) return false;
     if (Atomics.compareExchange(i32, OWNER, owner, ME) !== owner) return false;
-    Atomics.store(i32, STATE, 2); // still held, now by us; 2 so that our release wakes a sleeper
+    // Still held, now by us; 2 so that our release wakes a sleeper. Unless another thread released
+    // it meanwhile (any thread may release a Lock): then it is not ours to take.
+    for (;;) {
+      const st = Atomics.load(i32, STATE);
+      if (st === 0) {
+        Atomics.compareExchange(i32, OWNER, ME, 0);
+        return false;
+      }
+      if (Atomics.compareExchange(i32, STATE, st, 2) === st) break;
+    }
     warnDeadHolder('A Lock', owner);
     return true;
   }

@@ -145,7 +145,14 @@ export class RLock extends SharedPrimitive implements LockLike {
     const owner = Atomics.load(i32, OWNER);
     if (owner === 0 || owner === ME || !ended(owner)) return false;
     if (Atomics.compareExchange(i32, OWNER, owner, ME) !== owner) return false;
-    Atomics.store(i32, STATE, 2);
+    for (;;) {
+      const st = Atomics.load(i32, STATE);
+      if (st === 0) {
+        Atomics.compareExchange(i32, OWNER, ME, 0);
+        return false;
+      }
+      if (Atomics.compareExchange(i32, STATE, st, 2) === st) break;
+    }
     i32[COUNT] = 1;
     warnDeadHolder('An RLock', owner);
     return true;

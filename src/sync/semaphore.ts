@@ -141,7 +141,9 @@ export class Semaphore extends SharedPrimitive {
     Atomics.add(i32, WAITERS, 1);
     const token = enterWait(i32, WHO);
     try {
-      const park: Park = { i32, index: VALUE, value: 0 };
+      // poll: a release's notify may go to an abandoned waitAsync of a thread that is blocked
+      // and cannot pass it on; a periodic re-check of VALUE bounds that delay.
+      const park: Park = { i32, index: VALUE, value: 0, poll: true };
       for (;;) {
         if (this._tryTake()) return true;
         if ((yield park) === 'timeout') return this._tryTake();

@@ -155,6 +155,7 @@ export class Thread<R = unknown> implements ThreadLike {
   #outcome: Outcome | undefined;
   #crash: unknown;
   #results: MessagePort | undefined;
+  #exited = false;
   #rawTarget: ThreadOptions['target'];
   #rawArgs: unknown[];
   #waiters: ((o: Outcome) => void)[] = [];
@@ -242,8 +243,9 @@ export class Thread<R = unknown> implements ThreadLike {
     const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
     let worker: Worker;
     const results = new MessageChannel();
+    let port: MessagePort | undefined;
     try {
-      const port = watchThread(ident);
+      port = watchThread(ident);
       const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
       try {
         worker = startWorker(entryUrl('worker'), {
@@ -258,6 +260,7 @@ export class Thread<R = unknown> implements ThreadLike {
       }
     } catch (e) {
       results.port1.close();
+      port?.close();
       endThread(i32, ident, State.Died, true);
       throw e;
     }
@@ -355,6 +358,7 @@ export class Thread<R = unknown> implements ThreadLike {
   }
 
   #onExit(code: number): void {
+    this.#exited = true;
     const ident = this.#ident as number;
     this.#drainResult();
     endThread(i32, ident, State.Died, true);
@@ -460,7 +464,15 @@ export class Thread<R = unknown> implements ThreadLike {
    */
   async terminate(): Promise<void> {
     if (!this.#started) throw new ThreadError('cannot terminate thread before it is started');
-    await (this.#worker as Worker).terminate();
+    if (this.#exited) return;
+    // The Worker may be unreferenced (a daemon, or a thread whose target finished): without a
+    // handle, the process could exit with this promise pending.
+    hold();
+    try {
+      await (this.#worker as Worker).terminate();
+    } finally {
+      unhold();
+    }
     endThread(i32, this.#ident as number, State.Died, true);
   }
 

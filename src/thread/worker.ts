@@ -126,16 +126,10 @@ async function main(): Promise<void> {
   } catch (error) {
     postError(error);
   }
-  // Hand what the target printed to the parent before the thread counts as finished.
-  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  // Not after a stdout flush: a Worker's write completes only when its parent's event loop reads
+  // it, and a creator blocked in joinSync() would then never see this thread finish. The main
+  // thread's exit grace (keepalive.ts) lets the last output through instead.
   endThread(rt.i32, rt.ident, ok ? State.DoneOk : State.DoneError, false);
-}
-
-function flush(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableLength === 0) resolve();
-    else stream.write('', () => resolve());
-  });
 }
 
 // Not top-level await: the CommonJS build of this file cannot have it.

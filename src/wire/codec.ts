@@ -71,7 +71,19 @@ class Encoder {
   special = false;
   private readonly seen = new Map<object, unknown>();
   /** Set on the bytes path: SharedArrayBuffers go here and markers take their place. */
-  constructor(private readonly sabs?: SharedArrayBuffer[]) {}
+  /** A back-reference reached a container still being walked and not (yet) copied. */
+  backEdge = false;
+  private readonly open = new Set<object>();
+
+  /**
+   * `copyAll`: copy every plain container before walking it. Copy-on-write alone goes wrong on a
+   * cycle: a back-reference met before the container is copied points at the original, whose
+   * primitives were never replaced. `encode` re-runs in this mode when that happened.
+   */
+  constructor(
+    private readonly sabs?: SharedArrayBuffer[],
+    private readonly copyAll = false,
+  ) {}
 
   private sabIndex(sab: SharedArrayBuffer): number {
     const list = this.sabs as SharedArrayBuffer[];
@@ -96,7 +108,10 @@ class Encoder {
     }
     const obj = value as object;
     const known = this.seen.get(obj);
-    if (known !== undefined || this.seen.has(obj)) return known;
+    if (known !== undefined || this.seen.has(obj)) {
+      if (known === obj && this.open.has(obj)) this.backEdge = true;
+      return known;
+    }
     if (isShareable(obj)) return this.share(obj, path);
     const unshareable = (obj as Record<symbol, unknown>)[UNSHAREABLE];
     if (unshareable !== undefined) {
@@ -145,8 +160,9 @@ class Encoder {
   }
 
   private array(arr: unknown[], path: string): unknown {
-    this.seen.set(arr, arr);
-    let out: unknown[] | undefined;
+    let out: unknown[] | undefined = this.copyAll ? [] : undefined;
+    this.seen.set(arr, out ?? arr);
+    this.open.add(arr);
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i];
       const e = this.encode(v, `${path}[${i}]`);
@@ -156,12 +172,14 @@ class Encoder {
       }
       if (out !== undefined) out[i] = e;
     }
+    this.open.delete(arr);
     return out ?? arr;
   }
 
   private map(m: Map<unknown, unknown>, path: string): unknown {
-    this.seen.set(m, m);
-    let out: Map<unknown, unknown> | undefined;
+    let out: Map<unknown, unknown> | undefined = this.copyAll ? new Map() : undefined;
+    this.seen.set(m, out ?? m);
+    this.open.add(m);
     const entries = [...m];
     for (let i = 0; i < entries.length; i++) {
       const [k, v] = entries[i] as [unknown, unknown];
@@ -173,12 +191,14 @@ class Encoder {
       }
       out?.set(ek, ev);
     }
+    this.open.delete(m);
     return out ?? m;
   }
 
   private set(s: Set<unknown>, path: string): unknown {
-    this.seen.set(s, s);
-    let out: Set<unknown> | undefined;
+    let out: Set<unknown> | undefined = this.copyAll ? new Set() : undefined;
+    this.seen.set(s, out ?? s);
+    this.open.add(s);
     const items = [...s];
     for (let i = 0; i < items.length; i++) {
       const v = items[i];
@@ -189,16 +209,20 @@ class Encoder {
       }
       out?.add(e);
     }
+    this.open.delete(s);
     return out ?? s;
   }
 
   private object(obj: object, path: string): unknown {
-    this.seen.set(obj, obj);
+    const proto = Object.getPrototypeOf(obj);
+    const plain = proto === Object.prototype || proto === null;
+    this.open.add(obj);
     // Class instances are copied only if a marker must replace something inside them: into a
     // plain object of their own enumerable data, which is what structured clone makes of them.
     // Otherwise they are left to structured clone, which also knows host objects (a MessagePort
     // listed in `transfer` travels; one that is not fails, and the caller names its path).
-    let out: Record<string, unknown> | undefined;
+    let out: Record<string, unknown> | undefined = this.copyAll && plain ? {} : undefined;
+    this.seen.set(obj, out ?? obj);
     const src = obj as Record<string, unknown>;
     const keys = Object.keys(src);
     for (let i = 0; i < keys.length; i++) {
@@ -212,6 +236,7 @@ class Encoder {
       }
       if (out !== undefined) out[k] = e;
     }
+    this.open.delete(obj);
     if (Object.hasOwn(src, TAG)) {
       this.special = true;
       const wrapped: Marker = { [TAG]: 'o', v: (out ?? { ...src }) as Record<string, unknown> };
@@ -228,7 +253,10 @@ export function encode(value: unknown, path: string, sabs?: SharedArrayBuffer[])
     return { v: value, s: false };
   const e = new Encoder(sabs);
   const v = e.encode(value, path);
-  return { v, s: e.special };
+  if (!(e.backEdge && e.special)) return { v, s: e.special };
+  sabs?.splice(0);
+  const again = new Encoder(sabs, true);
+  return { v: again.encode(value, path), s: again.special };
 }
 
 class Reviver {

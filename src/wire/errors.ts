@@ -51,8 +51,14 @@ export function errorToRecord(error: Error, encodePart: (value: unknown, key: st
   else if (error instanceof AggregateError) c = 'AggregateError';
   else c = threadkitClassOf(error) ?? builtinByProto.get(Object.getPrototypeOf(error) as object) ?? 'Error';
   const ctorName = (error as { constructor?: { name?: unknown } }).constructor?.name;
-  const n =
-    Object.hasOwn(error, 'name') || c !== 'Error' || typeof ctorName !== 'string' ? String(error.name) : ctorName;
+  // The name: an own one; else the class's (a user class extending Error or a threadkit error
+  // arrives as that base, named after the user's class), unless its prototype names it.
+  let n = String(error.name);
+  const ctor = (error as { constructor?: object }).constructor;
+  const ownClass = ctor !== undefined && Object.hasOwn(ctor, Symbol.for('threadkit.error.ownBrand'));
+  if (!Object.hasOwn(error, 'name') && c !== 'DOMException' && n === c && !ownClass && typeof ctorName === 'string' && ctorName) {
+    n = ctorName;
+  }
   const p: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
     if (SKIP.has(key)) continue;
