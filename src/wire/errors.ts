@@ -56,7 +56,14 @@ export function errorToRecord(error: Error, encodePart: (value: unknown, key: st
   let n = String(error.name);
   const ctor = (error as { constructor?: object }).constructor;
   const ownClass = ctor !== undefined && Object.hasOwn(ctor, Symbol.for('threadkit.error.ownBrand'));
-  if (!Object.hasOwn(error, 'name') && c !== 'DOMException' && n === c && !ownClass && typeof ctorName === 'string' && ctorName) {
+  if (
+    !Object.hasOwn(error, 'name') &&
+    c !== 'DOMException' &&
+    n === c &&
+    !ownClass &&
+    typeof ctorName === 'string' &&
+    ctorName
+  ) {
     n = ctorName;
   }
   const p: Record<string, unknown> = {};
