@@ -19,9 +19,9 @@ import { type AcquireOptions, acquireOptionsOf } from '../shared/validate.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { diedAbnormally, nameOfIdent, warnDeadHolder } from './owner.js';
+import { diedAbnormally, nameOfIdent, takeOver, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
-import { type LockLike, rejectSignalInSync } from './locklike.js';
+import { type LockLike, rejectSignalInSync, withAcquired, withAcquiredSync } from './locklike.js';
 import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
@@ -103,23 +103,13 @@ export class Lock extends SharedPrimitive implements LockLike {
   }
 
   /** Runs `fn` holding the lock (Python's `with lock:`); releases it even if `fn` throws. */
-  async withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    return withAcquired(this, fn);
   }
 
   /** Runs `fn` holding the lock, blocking while it waits; releases it even if `fn` throws. */
   withLockSync<T>(fn: () => T): T {
-    this.acquireSync();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return withAcquiredSync(this, fn);
   }
 
   /** @internal The slow path of acquire; also re-acquires for `Condition.wait`. */
@@ -160,17 +150,7 @@ export class Lock extends SharedPrimitive implements LockLike {
     const i32 = this._i32;
     const owner = Atomics.load(i32, OWNER);
     if (owner === 0 || owner === ME || !diedAbnormally(owner)) return false;
-    if (Atomics.compareExchange(i32, OWNER, owner, ME) !== owner) return false;
-    // Still held, now by us; 2 so that our release wakes a sleeper. Unless another thread released
-    // it meanwhile (any thread may release a Lock): then it is not ours to take.
-    for (;;) {
-      const st = Atomics.load(i32, STATE);
-      if (st === 0) {
-        Atomics.compareExchange(i32, OWNER, ME, 0);
-        return false;
-      }
-      if (Atomics.compareExchange(i32, STATE, st, 2) === st) break;
-    }
+    if (!takeOver(i32, STATE, OWNER, owner, ME)) return false;
     warnDeadHolder('A Lock', owner);
     return true;
   }

@@ -15,6 +15,29 @@ export interface LockLike {
   _acquireRestoreSteps(saved: number): Steps<boolean>;
 }
 
+/** Python's `with lock:`: acquires, awaits `fn()`, releases even if it throws. */
+export async function withAcquired<T>(
+  lock: { acquire(): Promise<boolean>; release(): void },
+  fn: () => T | PromiseLike<T>,
+): Promise<Awaited<T>> {
+  await lock.acquire();
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/** The blocking twin of `withAcquired`. */
+export function withAcquiredSync<T>(lock: { acquireSync(): boolean; release(): void }, fn: () => T): T {
+  lock.acquireSync();
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}
+
 /** Sync forms cannot observe an AbortSignal: passing one is a mistake worth reporting. */
 export function rejectSignalInSync(options: unknown, where: string): void {
   if (options !== null && typeof options === 'object' && (options as { signal?: unknown }).signal !== undefined) {

@@ -17,9 +17,9 @@ import { type AcquireOptions, acquireOptionsOf } from '../shared/validate.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { ended, nameOfIdent, warnDeadHolder } from './owner.js';
+import { ended, nameOfIdent, takeOver, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
-import { type LockLike, rejectSignalInSync } from './locklike.js';
+import { type LockLike, rejectSignalInSync, withAcquired, withAcquiredSync } from './locklike.js';
 import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
@@ -70,22 +70,12 @@ export class RLock extends SharedPrimitive implements LockLike {
     return Atomics.load(i32, STATE) !== 0;
   }
 
-  async withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    return withAcquired(this, fn);
   }
 
   withLockSync<T>(fn: () => T): T {
-    this.acquireSync();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return withAcquiredSync(this, fn);
   }
 
   private _tryFast(): boolean {
@@ -144,15 +134,7 @@ export class RLock extends SharedPrimitive implements LockLike {
     const i32 = this._i32;
     const owner = Atomics.load(i32, OWNER);
     if (owner === 0 || owner === ME || !ended(owner)) return false;
-    if (Atomics.compareExchange(i32, OWNER, owner, ME) !== owner) return false;
-    for (;;) {
-      const st = Atomics.load(i32, STATE);
-      if (st === 0) {
-        Atomics.compareExchange(i32, OWNER, ME, 0);
-        return false;
-      }
-      if (Atomics.compareExchange(i32, STATE, st, 2) === st) break;
-    }
+    if (!takeOver(i32, STATE, OWNER, owner, ME)) return false;
     i32[COUNT] = 1;
     warnDeadHolder('An RLock', owner);
     return true;

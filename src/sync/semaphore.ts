@@ -21,7 +21,7 @@ import { type AcquireOptions, acquireOptionsOf, countOf } from '../shared/valida
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argRangeError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { rejectSignalInSync } from './locklike.js';
+import { rejectSignalInSync, withAcquired, withAcquiredSync } from './locklike.js';
 import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 import { brandClass, FIRST_WORD, revivePrimitive, SharedPrimitive } from './primitive.js';
 
@@ -93,22 +93,14 @@ export class Semaphore extends SharedPrimitive {
     if (Atomics.load(i32, WAITERS) > 0) Atomics.notify(i32, VALUE, n);
   }
 
-  async withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  /** Runs `fn` holding a permit; returns it even if `fn` throws. */
+  withLock<T>(fn: () => T | PromiseLike<T>): Promise<Awaited<T>> {
+    return withAcquired(this, fn);
   }
 
+  /** Runs `fn` holding a permit, blocking while it waits; returns it even if `fn` throws. */
   withLockSync<T>(fn: () => T): T {
-    this.acquireSync();
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return withAcquiredSync(this, fn);
   }
 
   /** The permits available now (a snapshot). */
