@@ -24,14 +24,14 @@ const { arena, port: mainPort } = (
 ).__threadkitSupervisor;
 const i32 = new Int32Array(arena);
 
-const held = new Map<number, { sab: SharedArrayBuffer; refs: number }>();
+const held = new Map<number, { sab: SharedArrayBuffer | undefined; refs: number }>();
 const waiting: { port: MessagePort; ids: number[]; reply: number }[] = [];
 
 function serve(port: MessagePort, ids: number[], reply: number): boolean {
   const sabs: SharedArrayBuffer[] = [];
   for (const id of ids) {
     const h = held.get(id);
-    if (h === undefined) return false;
+    if (h?.sab === undefined || h.refs <= 0) return false;
     sabs.push(h.sab);
   }
   port.postMessage({ sabs });
@@ -46,9 +46,13 @@ function onMessage(port: MessagePort, m: Message): void {
       listen(m.port, m.ident);
       break;
     case 'hold': {
-      const h = held.get(m.id);
-      if (h) h.refs++;
-      else held.set(m.id, { sab: m.sab, refs: 1 });
+      // A drop may overtake its hold (they travel on different ports): it leaves refs below 0,
+      // which this hold brings back up.
+      const h = held.get(m.id) ?? { sab: m.sab, refs: 0 };
+      h.sab = m.sab;
+      h.refs++;
+      if (h.refs === 0) held.delete(m.id);
+      else held.set(m.id, h);
       for (let k = waiting.length - 1; k >= 0; k--) {
         const w = waiting[k] as (typeof waiting)[number];
         if (serve(w.port, w.ids, w.reply)) waiting.splice(k, 1);
@@ -58,7 +62,8 @@ function onMessage(port: MessagePort, m: Message): void {
     case 'drop':
       for (const id of m.ids) {
         const h = held.get(id);
-        if (h && --h.refs <= 0) held.delete(id);
+        if (h === undefined) held.set(id, { sab: undefined, refs: -1 });
+        else if (--h.refs === 0) held.delete(id);
       }
       break;
     case 'fetch':

@@ -15,6 +15,8 @@ import { H_SAB_SEQ, replyIndex, runtime } from '../shared/runtime.js';
 import { supervisorPort } from '../shared/supervisor-client.js';
 
 const rt = runtime();
+/** How long a fetch waits for ids whose `hold` may still be in flight before it gives up. */
+const FETCH_TIMEOUT_MS = 30_000;
 const byId = new Map<number, WeakRef<SharedArrayBuffer>>();
 const idOf = new WeakMap<SharedArrayBuffer, number>();
 const forget = new FinalizationRegistry<number>((id) => {
@@ -53,9 +55,15 @@ export function resolveSabs(ids: readonly number[]): SharedArrayBuffer[] {
     Atomics.store(rt.i32, reply, 0);
     port.postMessage({ op: 'fetch', ids: missing, reply });
     let answer: { message: { sabs: SharedArrayBuffer[] } } | undefined;
+    const deadline = performance.now() + FETCH_TIMEOUT_MS;
     for (;;) {
       answer = receiveMessageOnPort(port) as typeof answer;
       if (answer !== undefined) break;
+      if (performance.now() > deadline) {
+        throw new Error(
+          `threadkit: shared buffers ${missing.join(', ')} were never registered (a value decoded without its sender's holdSabs)`,
+        );
+      }
       Atomics.wait(rt.i32, reply, 0, 1000);
       Atomics.store(rt.i32, reply, 0);
     }
