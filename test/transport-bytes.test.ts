@@ -73,7 +73,10 @@ describe('holdSabs / resolveSabs: a SharedArrayBuffer named by a number', () => 
     const [h, r] = await both(holder.result, resolver.result, () => holder.thread.terminate());
     assert.equal(r, true);
     assert.equal(h.ids.length, 1);
-    assert.equal(h.woke, 'ok', 'the holder was woken through the resolved buffer');
+    // The resolver may write before the holder reaches its wait ('not-equal': the write is
+    // already there) or after ('ok': woken by the notify). Either way the holder saw the write
+    // made through the buffer resolved by id: the buffer is shared, not copied.
+    assert.ok(h.woke === 'ok' || h.woke === 'not-equal', `unexpected wait result ${h.woke}`);
     assert.equal(h.seen, 42);
   });
 
