@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Event, Lock, Semaphore, Thread, ThreadError } from 'threadkit';
+import { Condition, Event, Lock, Semaphore, Thread, ThreadError } from 'threadkit';
 import { withDeadline } from './helpers.js';
 
 test('joinSync() returns as soon as a thread that printed has finished, while its creator is blocked', async () => {
@@ -108,4 +108,24 @@ test('terminate() of a finished thread whose Worker is unreferenced settles (the
   assert.equal(await t.result(), 1);
   await withDeadline(t.terminate(), 10_000);
   assert.equal(t.isAlive(), false);
+});
+
+test('a thread killed inside the park-node allocator does not block every Condition wait', async () => {
+  // The shared arena is reachable only from the sources; they share the process runtime with the
+  // built package (it lives on globalThis), so this is the arena the package uses.
+  const { runtime, H_NODE_LOCK } = await import('../src/shared/runtime.js');
+  const t = new Thread({ target: () => 1 });
+  t.start();
+  await t.result();
+  await t.join();
+  await t.terminate();
+  const arena = runtime().i32;
+  // As if that thread had been killed while holding the allocator's lock.
+  Atomics.store(arena, H_NODE_LOCK, t.ident as number);
+  const cond = new Condition(new Lock());
+  await cond.acquire();
+  const notified = await withDeadline(cond.wait({ timeout: 10 }), 10_000, cond);
+  cond.release();
+  assert.equal(notified, false);
+  assert.equal(Atomics.load(arena, H_NODE_LOCK), 0, 'the allocator lock was taken over and released');
 });

@@ -8,11 +8,24 @@
  *   condition's lock.
  * - `OWNER`: ident of the waiting thread, so a notifier can skip waiters whose thread died.
  *
- * Free nodes form a stack linked through `NEXT`, guarded by a small futex mutex in the header
- * (`H_NODE_LOCK`), with `H_NODE_BUMP` the first never-used node. Its critical sections are a few
- * loads and stores.
+ * Free nodes form a stack linked through `NEXT`, guarded by a small lock in the header
+ * (`H_NODE_LOCK`: the holder's ident; `H_NODE_LOCK_WAITERS`: sleepers), with `H_NODE_BUMP` the
+ * first never-used node. Its critical sections are a few loads and stores.
  */
-import { H_NODE_BUMP, H_NODE_FREE, H_NODE_LOCK, NODE_BASE, NODE_CAP, NODE_WORDS } from './runtime.js';
+import {
+  EXITED,
+  H_NODE_BUMP,
+  H_NODE_FREE,
+  H_NODE_LOCK,
+  H_NODE_LOCK_WAITERS,
+  NODE_BASE,
+  NODE_CAP,
+  NODE_WORDS,
+  runtime,
+  State,
+  STATE_MASK,
+  statusOf,
+} from './runtime.js';
 
 export const PARK = 0;
 export const NEXT = 1;
@@ -27,22 +40,35 @@ export function at(n: number, f: number): number {
   return NODE_BASE + n * NODE_WORDS + f;
 }
 
+/**
+ * The allocator's lock holds its holder's ident (0: free), so that a thread killed inside the
+ * few instructions it guards cannot block every Condition in the process: a waiter that finds the
+ * holder dead takes the lock over. The list stays consistent (a node may leak): each step of the
+ * critical section leaves the stack well formed.
+ */
 function lockAllocator(i32: Int32Array): void {
-  // Drepper's three-state mutex (0 free, 1 held, 2 held with waiters).
-  let c = Atomics.compareExchange(i32, H_NODE_LOCK, 0, 1);
-  if (c === 0) return;
-  if (c !== 2) c = Atomics.exchange(i32, H_NODE_LOCK, 2);
-  while (c !== 0) {
-    Atomics.wait(i32, H_NODE_LOCK, 2);
-    c = Atomics.exchange(i32, H_NODE_LOCK, 2);
+  const me = runtime().ident;
+  for (let spins = 0; ; spins++) {
+    const holder = Atomics.compareExchange(i32, H_NODE_LOCK, 0, me);
+    if (holder === 0) return;
+    if (spins < 100) continue;
+    Atomics.add(i32, H_NODE_LOCK_WAITERS, 1);
+    Atomics.wait(i32, H_NODE_LOCK, holder, 5);
+    Atomics.sub(i32, H_NODE_LOCK_WAITERS, 1);
+    if (Atomics.load(i32, H_NODE_LOCK) === holder && gone(i32, holder)) {
+      if (Atomics.compareExchange(i32, H_NODE_LOCK, holder, me) === holder) return;
+    }
   }
 }
 
+function gone(i32: Int32Array, ident: number): boolean {
+  const s = statusOf(i32, ident);
+  return (s & EXITED) !== 0 || (s & STATE_MASK) === State.Died;
+}
+
 function unlockAllocator(i32: Int32Array): void {
-  if (Atomics.sub(i32, H_NODE_LOCK, 1) !== 1) {
-    Atomics.store(i32, H_NODE_LOCK, 0);
-    Atomics.notify(i32, H_NODE_LOCK, 1);
-  }
+  Atomics.store(i32, H_NODE_LOCK, 0);
+  if (Atomics.load(i32, H_NODE_LOCK_WAITERS) > 0) Atomics.notify(i32, H_NODE_LOCK, 1);
 }
 
 /** A fresh node with PARK = WAITING and OWNER = `owner`, unlinked. */

@@ -16,7 +16,8 @@
  * Header words, all updated with Atomics:
  * - `H_NEXT_IDENT`: the next thread ident to hand out (main is 1). Written by `Thread.start()`.
  * - `H_NAME_SEQ`: the `N` of default names `Thread-N`, counting across the process.
- * - `H_NODE_LOCK`, `H_NODE_FREE`, `H_NODE_BUMP`: the park-node allocator (`nodes.ts`).
+ * - `H_NODE_LOCK`, `H_NODE_LOCK_WAITERS`, `H_NODE_FREE`, `H_NODE_BUMP`: the park-node allocator
+ *   (`nodes.ts`).
  * - `H_SAB_SEQ`: ids of shared buffers registered with the supervisor (`wire/sabs.ts`).
  * - `H_LIVE_HINT`: where the next search for a free live row starts.
  * - `H_NON_DAEMON`: how many non-daemon threads are running (their targets not finished). The main
@@ -45,6 +46,7 @@ export const H_NODE_BUMP = 5;
 export const H_SAB_SEQ = 6;
 export const H_LIVE_HINT = 7;
 export const H_NON_DAEMON = 8;
+export const H_NODE_LOCK_WAITERS = 9;
 
 export const STATUS_BASE = HEADER_WORDS;
 export const STATUS_CAP = 1 << 19;
