@@ -82,21 +82,7 @@ describe('Condition', () => {
 
   conformance('an RLock-based condition held by another thread is not held by this one', async (d) => {
     const cond = new Condition(); // default RLock: ownership is per thread
-    const held = new Event();
-    const go = new Event();
-    d.watch(cond, held, go);
-    const owner = d.inThread(
-      async (ops, c: Condition, h: Event, g: Event) => {
-        await ops.acquire(c);
-        h.set();
-        await ops.wait(g);
-        c.release();
-      },
-      cond,
-      held,
-      go,
-    );
-    await held.wait();
+    const releaseOwner = await d.holdInThread(cond);
     const r = await d.start(
       async (ops, c: Condition) => [
         await ops.outcome(() => ops.wait(c, { timeout: 10 })),
@@ -105,8 +91,7 @@ describe('Condition', () => {
       cond,
     );
     assert.deepEqual(r, [d.failure('ThreadError'), 'threw:ThreadError']);
-    go.set();
-    await owner;
+    await releaseOwner();
   });
 
   conformance('wait() returns true when another thread notifies, holding the lock again', async (d) => {

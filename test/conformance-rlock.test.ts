@@ -159,21 +159,7 @@ describe('RLock', () => {
     'acquire({ blocking: false }) and acquire({ timeout }) fail on an RLock another thread owns',
     async (d) => {
       const lock = new RLock();
-      const held = new Event();
-      const go = new Event();
-      d.watch(lock, held, go);
-      const owner = d.inThread(
-        async (ops, l: RLock, h: Event, g: Event) => {
-          await ops.acquire(l);
-          h.set();
-          await ops.wait(g);
-          l.release();
-        },
-        lock,
-        held,
-        go,
-      );
-      await held.wait();
+      const releaseOwner = await d.holdInThread(lock);
       const r = await d.start(
         async (ops, l: RLock, t: number) => ({
           nb: await ops.timed(() => ops.acquire(l, { blocking: false })),
@@ -187,29 +173,14 @@ describe('RLock', () => {
       assert.equal(r.timed.value, false);
       assertTookAbout(r.timed.ms, T, 'acquire({ timeout })');
       assert.equal(waitersOf(lock), 0, 'the timed-out waiter left no trace');
-      go.set();
-      await owner;
+      await releaseOwner();
       assert.equal(lock.locked(), false);
     },
   );
 
   conformance('the timeout is one total budget: spurious wake-ups never restart it', async (d) => {
     const lock = new RLock();
-    const held = new Event();
-    const go = new Event();
-    d.watch(lock, held, go);
-    const owner = d.inThread(
-      async (ops, l: RLock, h: Event, g: Event) => {
-        await ops.acquire(l);
-        h.set();
-        await ops.wait(g);
-        l.release();
-      },
-      lock,
-      held,
-      go,
-    );
-    await held.wait();
+    const releaseOwner = await d.holdInThread(lock);
     const stop = spuriousWakes(lock);
     try {
       const r = await d.start(async (ops, l: RLock) => ops.timed(() => ops.acquire(l, { timeout: 150 })), lock);
@@ -217,8 +188,7 @@ describe('RLock', () => {
       assertTookAbout(r.ms, 150, 'acquire({ timeout: 150 }) under spurious wake-ups');
     } finally {
       stop();
-      go.set();
-      await owner;
+      await releaseOwner();
     }
   });
 
@@ -330,21 +300,7 @@ describe('RLock', () => {
     'abort while acquire() waits rejects with the signal reason and leaves no waiter behind',
     async (d) => {
       const lock = new RLock();
-      const held = new Event();
-      const go = new Event();
-      d.watch(lock, held, go);
-      const owner = d.inThread(
-        async (ops, l: RLock, h: Event, g: Event) => {
-          await ops.acquire(l);
-          h.set();
-          await ops.wait(g);
-          l.release();
-        },
-        lock,
-        held,
-        go,
-      );
-      await held.wait();
+      const releaseOwner = await d.holdInThread(lock);
       const ac = new AbortController();
       const reason = { why: 'not an Error, still the reason' };
       const p = lock.acquire({ signal: ac.signal });
@@ -352,8 +308,7 @@ describe('RLock', () => {
       ac.abort(reason);
       await assert.rejects(p, (e) => e === reason);
       assert.equal(waitersOf(lock), 0);
-      go.set();
-      await owner;
+      await releaseOwner();
       assert.equal(await lock.acquire({ timeout: 1_000 }), true, 'the next acquire works');
       lock.release();
       assert.equal(lock.locked(), false);

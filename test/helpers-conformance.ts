@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inspect } from 'node:util';
-import { type AcquireOptions, type Condition, Thread, type WaitOptions } from 'threadkit';
+import { type AcquireOptions, type Condition, Event, Thread, type WaitOptions } from 'threadkit';
 import { withDeadline } from './helpers.js';
 
 export type Form = 'async' | 'sync';
@@ -168,6 +168,33 @@ export class Driver {
     t.start();
     this.#threads.push(t);
     return this.#track(t.result());
+  }
+
+  /**
+   * Has a thread of its own acquire `lock` (a lock, RLock or Condition) and hold it until the
+   * returned function is called; resolves once that thread holds it. The returned function lets
+   * the thread release it and resolves when the thread is done.
+   */
+  async holdInThread(lock: Acquirable & { release(): void }): Promise<() => Promise<void>> {
+    const held = new Event();
+    const go = new Event();
+    this.watch(lock, held, go);
+    const owner = this.inThread(
+      async (ops, l: Acquirable & { release(): void }, h: Event, g: Event) => {
+        await ops.acquire(l);
+        h.set();
+        await ops.wait(g);
+        l.release();
+      },
+      lock,
+      held,
+      go,
+    );
+    await held.wait();
+    return async () => {
+      go.set();
+      await owner;
+    };
   }
 
   /** What `ops.outcome` gives for an error of class `name` in this form (reject vs throw). */
