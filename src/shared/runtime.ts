@@ -20,18 +20,24 @@
  *   (`nodes.ts`).
  * - `H_SAB_SEQ`: ids of shared buffers registered with the supervisor (`wire/sabs.ts`).
  * - `H_LIVE_HINT`: where the next search for a free live row starts.
- * - `H_NON_DAEMON`: how many non-daemon threads are running (their targets not finished). The main
- *   thread keeps the process alive while it is above 0 (`thread/keepalive.ts`), whichever thread
- *   started them; notified on every decrement.
+ * - `H_LIVE_GEN`: bumped (and notified) whenever a thread starts or stops running. The main thread
+ *   sleeps on it to decide whether a non-daemon thread still runs (`thread/keepalive.ts`).
+ * - `H_LIVE_HIGH`: one past the highest live row ever claimed, so scans stop there.
  *
  * Status row of a thread (`STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP)`): `ident`; the status
- * word; `reply`, the word the thread sleeps on while the supervisor answers it (`wire/sabs.ts`).
+ * word; `reply`, the word the thread sleeps on while the supervisor answers it (`wire/sabs.ts`);
+ * `parent`, the ident of the thread that started it.
  * Status word:
  * bits 0-3 the state (`State`), bit 4 `EXITED` (its Worker is gone), bits 8+ its live row + 1.
  * The creator writes `Running` at `start()`; the thread writes `DoneOk`/`DoneError` when its
  * target finishes; the supervisor writes `Died` (if still running) and `EXITED` when the thread's
  * supervisor port closes, which it sees even while every other thread is blocked. Every change is
  * followed by `Atomics.notify` on the status word: `join` waits on it.
+ *
+ * A thread is alive exactly when its status word says `Running` and names the live row that holds
+ * its ident: nothing else (no counter) records it, so no interleaving of a `start()` and a death
+ * can leave a stale count behind. A creator killed in the middle of `start()` can leave a claimed
+ * row behind; the supervisor sweeps those when it sees the creator die (`sweepOrphans`).
  */
 import type { MessagePort } from 'node:worker_threads';
 import { isMainThread, workerData } from 'node:worker_threads';
@@ -45,8 +51,9 @@ export const H_NODE_FREE = 4;
 export const H_NODE_BUMP = 5;
 export const H_SAB_SEQ = 6;
 export const H_LIVE_HINT = 7;
-export const H_NON_DAEMON = 8;
+export const H_LIVE_GEN = 8;
 export const H_NODE_LOCK_WAITERS = 9;
+export const H_LIVE_HIGH = 10;
 
 export const STATUS_BASE = HEADER_WORDS;
 export const STATUS_CAP = 1 << 19;
@@ -169,6 +176,7 @@ export function runtime(): Runtime {
     i32[LIVE_BASE + row * LIVE_WORDS + 4] = MAIN_IDENT;
     i32[STATUS_BASE + STATUS_ROW * MAIN_IDENT] = MAIN_IDENT;
     i32[STATUS_BASE + STATUS_ROW * MAIN_IDENT + 1] = State.Running | ((row + 1) << 8);
+    i32[STATUS_BASE + STATUS_ROW * MAIN_IDENT + 3] = 0;
     writeName(i32, row, 'MainThread');
     g[KEY] = rt;
   }
@@ -199,9 +207,25 @@ export function isRunning(i32: Int32Array, ident: number): boolean {
   return (statusOf(i32, ident) & STATE_MASK) === State.Running;
 }
 
+/** Index of the parent word of `ident`: the thread that started it. */
+function parentIndex(ident: number): number {
+  return STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP) + 3;
+}
+
+/** Tells the main thread's keepalive watcher that the set of running threads changed. */
+function bumpLive(i32: Int32Array): void {
+  Atomics.add(i32, H_LIVE_GEN, 1);
+  Atomics.notify(i32, H_LIVE_GEN);
+}
+
 /**
  * Hands out a new ident with its status row set to Running and a live row claimed.
  * Called by the creating thread in `Thread.start()`.
+ *
+ * The order matters if the creator is killed part-way (terminate() can land between any two
+ * statements): the status row (ident, parent) is written before the live row is claimed, so a
+ * claimed row always names its creator and `sweepOrphans` can free it; and the status word
+ * becomes `Running` last, so a half-written row is never seen alive.
  */
 export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, parent: number): number {
   for (;;) {
@@ -213,15 +237,18 @@ export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, pa
     if (ident % STATUS_CAP < MAIN_IDENT + 1) continue;
     const old = Atomics.load(i32, base);
     if (old !== 0 && (Atomics.load(i32, base + 1) & EXITED) === 0) continue;
-    const row = claimLiveRow(i32, ident);
+    // The ident first: from here on the previous owner of this status row reads as long gone.
     Atomics.store(i32, base, ident);
-    Atomics.store(i32, base + 1, State.Running | ((row + 1) << 8));
+    Atomics.store(i32, base + 1, State.Empty);
+    Atomics.store(i32, base + 3, parent);
+    const row = claimLiveRow(i32, ident);
     const at = LIVE_BASE + row * LIVE_WORDS;
     Atomics.store(i32, at + 1, daemon ? 1 : 0);
     Atomics.store(i32, at + 3, parent);
     Atomics.store(i32, at + 4, ident);
     writeName(i32, row, name);
-    if (!daemon && Atomics.add(i32, H_NON_DAEMON, 1) === 0) Atomics.notify(i32, H_NON_DAEMON);
+    Atomics.store(i32, base + 1, State.Running | ((row + 1) << 8));
+    bumpLive(i32);
     return ident;
   }
 }
@@ -243,18 +270,54 @@ export function endThread(i32: Int32Array, ident: number, state: number, exited:
     if (Atomics.compareExchange(i32, at, s, next) !== s) continue;
     if (running) {
       const row = (s >>> 8) - 1;
-      if (row >= 0) {
-        const daemon = Atomics.load(i32, LIVE_BASE + row * LIVE_WORDS + 1) === 1;
-        Atomics.store(i32, LIVE_BASE + row * LIVE_WORDS, 0);
-        if (!daemon) {
-          Atomics.sub(i32, H_NON_DAEMON, 1);
-          Atomics.notify(i32, H_NON_DAEMON);
-        }
-      }
+      if (row >= 0) Atomics.compareExchange(i32, LIVE_BASE + row * LIVE_WORDS, ident, 0);
+      bumpLive(i32);
     }
     Atomics.notify(i32, at);
     return running;
   }
+}
+
+/**
+ * After thread `dead` died: frees what a `start()` it did not finish left behind. A row it claimed
+ * but never published is freed; a thread it published but never handed to anyone to run (the
+ * launch request never left, see `isLaunched`) is marked Died. Called by the supervisor, which
+ * launches every thread that a thread other than the main one starts.
+ */
+export function sweepOrphans(i32: Int32Array, dead: number, isLaunched: (ident: number) => boolean): number {
+  let swept = 0;
+  const high = Atomics.load(i32, H_LIVE_HIGH);
+  for (let row = 0; row < high; row++) {
+    const at = LIVE_BASE + row * LIVE_WORDS;
+    const ident = Atomics.load(i32, at);
+    if (ident <= 0 || Atomics.load(i32, parentIndex(ident)) !== dead) continue;
+    const base = STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP);
+    if (Atomics.load(i32, base) !== ident) continue;
+    const s = Atomics.load(i32, base + 1);
+    const state = s & STATE_MASK;
+    if (state === State.Empty) {
+      // Claimed, never published: nobody else knows this row.
+      if (Atomics.compareExchange(i32, at, ident, 0) === ident) swept++;
+    } else if (state === State.Running && (s >>> 8) - 1 === row && !isLaunched(ident)) {
+      if (endThread(i32, ident, State.Died, true)) swept++;
+    }
+  }
+  return swept;
+}
+
+/** The ident of the thread that started `ident` (0 for the main thread or if unknown). */
+export function parentOf(i32: Int32Array, ident: number): number {
+  const base = STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP);
+  return Atomics.load(i32, base) === ident ? Atomics.load(i32, base + 3) : 0;
+}
+
+/** Whether a non-daemon thread other than the main one is running, anywhere in the process. */
+export function anyNonDaemonRunning(i32: Int32Array): boolean {
+  let found = false;
+  forEachLive(i32, (ident, daemon) => {
+    if (!daemon && ident !== MAIN_IDENT) found = true;
+  });
+  return found;
 }
 
 // ---- live table ---------------------------------------------------------------------------
@@ -265,6 +328,11 @@ function claimLiveRow(i32: Int32Array, ident: number): number {
     const row = (start + k) % LIVE_CAP;
     if (Atomics.compareExchange(i32, LIVE_BASE + row * LIVE_WORDS, 0, ident) === 0) {
       Atomics.store(i32, H_LIVE_HINT, (row + 1) % LIVE_CAP);
+      for (let high = Atomics.load(i32, H_LIVE_HIGH); high <= row; ) {
+        const seen = Atomics.compareExchange(i32, H_LIVE_HIGH, high, row + 1);
+        if (seen === high) break;
+        high = seen;
+      }
       return row;
     }
   }
@@ -303,11 +371,15 @@ export function readName(i32: Int32Array, row: number): string {
   return String.fromCharCode(...units);
 }
 
-/** Visits every live row: (ident, daemon, row). */
+/**
+ * Visits every live thread: (ident, daemon, row). A row counts only while its thread's status
+ * word says Running and points back at it (a row being claimed or freed right now does not).
+ */
 export function forEachLive(i32: Int32Array, visit: (ident: number, daemon: boolean, row: number) => void): void {
-  for (let row = 0; row < LIVE_CAP; row++) {
+  const high = Atomics.load(i32, H_LIVE_HIGH);
+  for (let row = 0; row < high; row++) {
     const at = LIVE_BASE + row * LIVE_WORDS;
     const ident = Atomics.load(i32, at);
-    if (ident !== 0) visit(ident, Atomics.load(i32, at + 1) === 1, row);
+    if (ident !== 0 && liveRowOf(i32, ident) === row) visit(ident, Atomics.load(i32, at + 1) === 1, row);
   }
 }

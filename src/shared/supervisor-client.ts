@@ -4,10 +4,11 @@
  * `terminate()`, out of memory) its end of the port closes and the supervisor marks it in the
  * status table and wakes its joiners. A Worker's own `'exit'` event needs its creator's event
  * loop; the supervisor's does not depend on any other thread, so deaths are seen even while the
- * creator is blocked in a sync wait. It also keeps the shared buffers referenced by queue items
+ * creator is blocked in a sync wait. It starts the Workers of threads that threads other than the
+ * main one start (`thread/launch.ts`), and keeps the shared buffers referenced by queue items
  * (`wire/sabs.ts`).
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, SHARE_ENV, Worker } from 'node:worker_threads';
 import { entryUrl } from './entries.js';
 import { runtime } from './runtime.js';
 
@@ -21,9 +22,10 @@ export function supervisorPort(): MessagePort {
   const worker = new Worker(entryUrl('supervisor'), {
     workerData: { __threadkitSupervisor: { arena: rt.arena, port: port2 } },
     transferList: [port2],
-    // The supervisor needs no loader: keep tsx and the like out of its start-up.
+    // The supervisor needs no loader: keep tsx and the like out of its start-up. It shares the
+    // process environment, which the threads it starts (and its own settings) read.
     execArgv: [],
-    env: {},
+    env: SHARE_ENV,
     stdout: false,
     stderr: false,
   });

@@ -1,14 +1,26 @@
 /**
  * `Barrier`: Python's `threading.Barrier`, shared across threads.
  *
- * Built as CPython builds it, on a `Condition(Lock())`, with its state in shared words written
- * only under that lock:
- * - `STATE`: 0 filling, 1 draining (released; the last waiters are leaving), -1 resetting
- *   (`reset()` while threads waited), -2 broken.
- * - `COUNT`: threads inside `wait()` this round.
+ * Built on a `Condition(Lock())`, with its state in shared words written only under that lock:
+ * - `COUNT`: parties that have arrived this round (waiting, or the last one running the action).
+ * - `BROKEN`: 1 once broken (timeout, `abort()`, a failing action, a party that died while
+ *   waiting); every `wait()` then throws `BrokenBarrierError` until `reset()`.
  * - `PARTIES`: the number of threads that must arrive (constant).
  * - `PENDING`: an `abort()`/`reset()` requested from the thread whose action is running (it holds
  *   the lock, so it cannot take it again): applied when the action ends, still under the lock.
+ * - `HOLDER`: the ident of the thread inside a critical section of the barrier (0 outside them).
+ *   A live thread clears it before it lets go of the lock; finding it set to another thread on
+ *   taking the lock means that thread died inside (the lock was taken over from it), in the
+ *   middle of the round: the barrier breaks.
+ *
+ * As Java's `CyclicBarrier` (not CPython's draining/resetting states): a round ends the moment
+ * its last party arrives. That party wakes every waiter with the code RELEASED in its own park
+ * node (`Condition._notify`), or BROKEN when the round is broken or reset, so each waiter learns
+ * its own round's fate even if it runs again only after later rounds; the next round starts at
+ * once and no round waits for the previous one's waiters to leave. So a party that dies after
+ * its round ended holds nothing up. One that dies while waiting stays in the condition's list:
+ * waiters look for such parties every poll (`POLL_MS`) and arrivals when they come, and break
+ * the barrier, as Java does when a waiter is interrupted.
  *
  * The `action` (a target, shipped like a thread's) runs once per round in the last thread to
  * arrive, before any waiter is released, while that thread holds the lock.
@@ -17,28 +29,32 @@ import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { countOf, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
 import { type Pending, runAsync, runSync, type Steps } from '../shared/wait.js';
-import { BrokenBarrierError } from '../errors.js';
+import { argRangeError, BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
-import { Condition, type WaitOptions } from './condition.js';
+import { Condition, POLLED, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
 import { Lock } from './lock.js';
+import { waiterDied } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 
-const STATE = FIRST_WORD;
+const BROKEN = FIRST_WORD;
 const COUNT = FIRST_WORD + 1;
 const PARTIES = FIRST_WORD + 2;
 const PENDING = FIRST_WORD + 3;
-const WORDS = FIRST_WORD + 4;
+const HOLDER = FIRST_WORD + 4;
+const WORDS = FIRST_WORD + 5;
 
 /** `PENDING`: an abort() or reset() asked for while this thread's own action held the lock. */
 const PENDING_ABORT = 1;
 const PENDING_RESET = 2;
 
-const FILLING = 0;
-const DRAINING = 1;
-const RESETTING = -1;
-const BROKEN = -2;
+/** The codes waiters are woken with (`Condition._notify`; 1 and 2 are the condition's own). */
+const RELEASED = 3;
+const BROKEN_CODE = 4;
+
+/** The most parties a barrier can have: what its shared Int32 words can count. */
+const MAX_PARTIES = 0x7fffffff;
 
 export interface BarrierOptions {
   /** Runs once per round in the last thread to arrive, before the others are released. */
@@ -90,6 +106,9 @@ export class Barrier extends SharedPrimitive {
       this.#timeout = revived.timeout;
     } else {
       countOf(parties, 'parties', 1);
+      if (parties > MAX_PARTIES) {
+        throw argRangeError(`Expected \`parties\` to be at most ${MAX_PARTIES}, got ${parties}`);
+      }
       const o = optionsOf(options, 'Barrier');
       this.#timeout = timeoutOf(o.timeout);
       this.#action = o.action === undefined ? undefined : describeTarget(o.action, 'the barrier `action`');
@@ -106,15 +125,32 @@ export class Barrier extends SharedPrimitive {
     return this._i32[PARTIES] as number;
   }
 
-  /** The number of threads waiting now. */
+  /** The number of threads waiting now (one that died while waiting breaks the barrier). */
   get nWaiting(): number {
+    this._noticeDeadParties();
     const i32 = this._i32;
-    return Atomics.load(i32, STATE) === FILLING ? Atomics.load(i32, COUNT) : 0;
+    return Atomics.load(i32, BROKEN) === 1 ? 0 : Atomics.load(i32, COUNT);
   }
 
   /** Whether the barrier is broken. */
   get broken(): boolean {
-    return Atomics.load(this._i32, STATE) === BROKEN;
+    this._noticeDeadParties();
+    return Atomics.load(this._i32, BROKEN) === 1;
+  }
+
+  /**
+   * Breaks the barrier now if a waiting party has died, so that `broken` and `nWaiting` tell the
+   * truth even before a waiter polls. Only if the lock is free right now: a getter never blocks.
+   */
+  private _noticeDeadParties(): void {
+    const i32 = this._i32;
+    if (Atomics.load(i32, COUNT) === 0 || Atomics.load(i32, BROKEN) === 1) return;
+    if (this.#lock._heldBy(ME) || !this.#lock.acquireSync({ blocking: false })) return;
+    try {
+      this._enter();
+    } finally {
+      this._leave();
+    }
   }
 
   /** Waits for the other parties; resolves to this thread's arrival index. */
@@ -139,9 +175,10 @@ export class Barrier extends SharedPrimitive {
     if (this._deferred(PENDING_RESET)) return;
     this.#lock.acquireSync();
     try {
+      this._enter();
       this._reset();
     } finally {
-      this.#lock.release();
+      this._leave();
     }
   }
 
@@ -150,9 +187,10 @@ export class Barrier extends SharedPrimitive {
     if (this._deferred(PENDING_ABORT)) return;
     this.#lock.acquireSync();
     try {
+      this._enter();
       this._break();
     } finally {
-      this.#lock.release();
+      this._leave();
     }
   }
 
@@ -176,73 +214,90 @@ export class Barrier extends SharedPrimitive {
 
   private _reset(): void {
     const i32 = this._i32;
-    if ((i32[COUNT] as number) > 0) {
-      if (i32[STATE] === FILLING || i32[STATE] === BROKEN) Atomics.store(i32, STATE, RESETTING);
-    } else Atomics.store(i32, STATE, FILLING);
-    this.#cond._notify(Number.POSITIVE_INFINITY);
+    // Those waiting now get BrokenBarrierError; the barrier is empty and whole again at once.
+    this.#cond._notify(Number.POSITIVE_INFINITY, BROKEN_CODE);
+    Atomics.store(i32, COUNT, 0);
+    Atomics.store(i32, BROKEN, 0);
   }
 
   private _break(): void {
-    Atomics.store(this._i32, STATE, BROKEN);
-    this.#cond._notify(Number.POSITIVE_INFINITY);
+    const i32 = this._i32;
+    Atomics.store(i32, BROKEN, 1);
+    Atomics.store(i32, COUNT, 0);
+    this.#cond._notify(Number.POSITIVE_INFINITY, BROKEN_CODE);
+  }
+
+  /**
+   * Called on taking the lock: claims the critical section, and breaks the barrier if the last
+   * holder died inside one, or a waiting party died. Returns whether it broke it now.
+   */
+  private _enter(): boolean {
+    const i32 = this._i32;
+    const before = Atomics.exchange(i32, HOLDER, ME);
+    if (Atomics.load(i32, BROKEN) === 1) return false;
+    if ((before !== 0 && before !== ME) || (Atomics.load(i32, COUNT) > 0 && this.#cond._hasDeadWaiter())) {
+      this._break();
+      return true;
+    }
+    return false;
+  }
+
+  /** Ends a critical section and lets go of the lock. */
+  private _leave(): void {
+    Atomics.store(this._i32, HOLDER, 0);
+    this.#lock.release();
   }
 
   private *_waitSteps(): Steps<number> {
     const i32 = this._i32;
-    const cond = this.#cond;
     yield* this.#lock._acquireSteps(true);
     try {
-      // Wait while the previous round drains or a reset completes.
-      while (i32[STATE] === DRAINING || i32[STATE] === RESETTING) {
-        const notified = yield* this._condWait();
-        if (!notified && (i32[STATE] === DRAINING || i32[STATE] === RESETTING)) {
+      if (this._enter()) throw new BrokenBarrierError('Barrier broken: a party died while waiting');
+      if (Atomics.load(i32, BROKEN) === 1) throw new BrokenBarrierError('Barrier is broken');
+      const index = Atomics.load(i32, COUNT);
+      Atomics.store(i32, COUNT, index + 1);
+      if (index + 1 === Atomics.load(i32, PARTIES)) {
+        try {
+          yield* this._runAction();
+          Atomics.store(i32, COUNT, 0);
+          this.#cond._notify(Number.POSITIVE_INFINITY, RELEASED);
+        } finally {
+          this._applyPending();
+        }
+        return index;
+      }
+      for (;;) {
+        const code = yield* this._condWait();
+        if (code === RELEASED) return index;
+        if (code === BROKEN_CODE) throw new BrokenBarrierError('Barrier was broken or reset while waiting');
+        // Not woken: a poll slice passed, or the time ran out. Either way, first see whether a
+        // party died (that breaks the barrier, and this waiter with it).
+        if (this._enter()) throw new BrokenBarrierError('Barrier broken: a party died while waiting');
+        if (Atomics.load(i32, BROKEN) === 1) throw new BrokenBarrierError('Barrier is broken');
+        if (code !== POLLED) {
           this._break();
           throw new BrokenBarrierError('Barrier wait timed out');
         }
       }
-      if (i32[STATE] === BROKEN) throw new BrokenBarrierError('Barrier is broken');
-      const index = i32[COUNT] as number;
-      Atomics.store(i32, COUNT, index + 1);
-      try {
-        if (index + 1 === (i32[PARTIES] as number)) {
-          try {
-            yield* this._runAction();
-            Atomics.store(i32, STATE, DRAINING);
-            cond._notify(Number.POSITIVE_INFINITY);
-          } finally {
-            this._applyPending();
-          }
-        } else {
-          while (i32[STATE] === FILLING) {
-            const notified = yield* this._condWait();
-            if (!notified && i32[STATE] === FILLING) {
-              this._break();
-              throw new BrokenBarrierError('Barrier wait timed out');
-            }
-          }
-          if ((i32[STATE] as number) < 0) throw new BrokenBarrierError('Barrier was broken or reset while waiting');
-        }
-        return index;
-      } finally {
-        const left = (i32[COUNT] as number) - 1;
-        Atomics.store(i32, COUNT, left);
-        if (left === 0 && (i32[STATE] === RESETTING || i32[STATE] === DRAINING)) {
-          Atomics.store(i32, STATE, FILLING);
-          cond._notify(Number.POSITIVE_INFINITY);
-        }
-      }
     } finally {
-      this.#lock.release();
+      this._leave();
     }
   }
 
-  /** A condition wait that breaks the barrier if aborted (the lock is re-acquired by then). */
-  private *_condWait(): Steps<boolean> {
+  /**
+   * A condition wait that polls for dead parties, and breaks the barrier if aborted (the lock is
+   * re-acquired by then). Leaves the critical section while it sleeps, and claims it again after.
+   */
+  private *_condWait(): Steps<number> {
+    Atomics.store(this._i32, HOLDER, 0);
     try {
-      return yield* this.#cond._waitSteps();
+      return yield* this.#cond._wakeSteps(true, false);
     } catch (e) {
+      Atomics.store(this._i32, HOLDER, ME);
       this._break();
       throw e;
+    } finally {
+      Atomics.compareExchange(this._i32, HOLDER, 0, ME);
     }
   }
 
@@ -280,9 +335,9 @@ export class Barrier extends SharedPrimitive {
   }
 
   [inspect.custom](): string {
-    const i32 = this._i32;
-    const names: Record<number, string> = { 0: 'filling', 1: 'draining', [-1]: 'resetting', [-2]: 'broken' };
-    return `<Barrier ${names[Atomics.load(i32, STATE)]} waiting=${Atomics.load(i32, COUNT)}/${i32[PARTIES]}>`;
+    const broken = this.broken;
+    const state = broken ? 'broken' : 'filling';
+    return `<Barrier ${state} waiting=${this.nWaiting}/${this._i32[PARTIES]}>`;
   }
 }
 brandClass(Barrier, 'Barrier');

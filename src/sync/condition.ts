@@ -47,6 +47,9 @@ const WORDS = FIRST_WORD + 3;
 
 const arena = runtime().i32;
 
+/** What `_wakeSteps` returns when a poll slice passed without a notify. */
+export const POLLED = -1;
+
 /** Options of `Condition.wait` / `waitFor`. */
 export interface WaitOptions {
   /** Milliseconds to wait at most, in total (`Infinity`/`undefined`: forever). */
@@ -175,8 +178,11 @@ export class Condition extends SharedPrimitive {
     this._notify(Number.POSITIVE_INFINITY);
   }
 
-  /** @internal Notifies without the ownership check (callers hold the lock). */
-  _notify(n: number): void {
+  /**
+   * @internal Notifies without the ownership check (callers hold the lock). `code` is what the
+   * woken waiters' `_wakeSteps` return (a Barrier tells released from broken waiters by it).
+   */
+  _notify(n: number, code: number = NOTIFIED): void {
     const i32 = this._i32;
     let woken = 0;
     while (woken < n) {
@@ -187,7 +193,7 @@ export class Condition extends SharedPrimitive {
         freeNode(arena, node); // its waiter will never come back for it
         continue;
       }
-      Atomics.store(arena, at(node, PARK), NOTIFIED);
+      Atomics.store(arena, at(node, PARK), code);
       // All, not 1: an aborted waitAsync on this word from a node's earlier life must not eat it.
       Atomics.notify(arena, at(node, PARK));
       woken++;
@@ -223,10 +229,21 @@ export class Condition extends SharedPrimitive {
    * it was notified; on abort, re-acquires the lock, then lets the abort propagate.
    */
   *_waitSteps(): Steps<boolean> {
+    return (yield* this._wakeSteps(false, true)) > 0;
+  }
+
+  /**
+   * @internal The wait itself: returns the code its notifier gave (`_notify`, > 0), 0 when it
+   * timed out, or `POLLED` (-1) when, with `poll`, a poll slice passed without a notify: the
+   * caller re-checks whatever no notify announces, holding the lock again, and waits again if it
+   * must. `passOn`: an
+   * aborted waiter that was notified anyway hands its wake-up to the next waiter.
+   */
+  *_wakeSteps(poll: boolean, passOn: boolean): Steps<number> {
     const lock = this.#lock;
     const node = allocNode(arena, ME);
     this._append(node);
-    const park: Park = { i32: arena, index: at(node, PARK), value: WAITING };
+    const park: Park = { i32: arena, index: at(node, PARK), value: WAITING, poll };
     let saved: number;
     try {
       saved = lock._releaseSave();
@@ -235,24 +252,39 @@ export class Condition extends SharedPrimitive {
       freeNode(arena, node);
       throw e;
     }
-    let notified = false;
+    let code = 0;
     let aborted = false;
+    let polled = false;
     try {
       for (;;) {
         const outcome = yield park;
-        if (Atomics.load(arena, park.index) === NOTIFIED || outcome === 'timeout') break;
+        polled = outcome === 'poll';
+        // A 'poll' outcome also comes from slicing (an abortable wait): only a caller that asked
+        // for polls is handed back.
+        if (Atomics.load(arena, park.index) !== WAITING || outcome === 'timeout' || (poll && outcome === 'poll')) break;
       }
     } catch (e) {
       aborted = true;
       throw e;
     } finally {
       yield* lock._acquireRestoreSteps(saved);
-      notified = Atomics.load(arena, park.index) === NOTIFIED;
-      if (!notified) this._unlink(node);
-      else if (aborted) this._notify(1); // pass on the wake-up this aborted waiter will not use
+      const word = Atomics.load(arena, park.index);
+      code = word !== WAITING ? word : polled ? POLLED : 0;
+      if (word === WAITING) this._unlink(node);
+      else if (aborted && passOn) this._notify(1); // pass on the wake-up this aborted waiter will not use
       freeNode(arena, node);
     }
-    return notified;
+    return code;
+  }
+
+  /** @internal Whether a waiter in the list belongs to a thread that died (the lock is held). */
+  _hasDeadWaiter(): boolean {
+    let node = this._i32[HEAD] as number;
+    for (let steps = 0; node !== 0 && steps < NODE_CAP; steps++) {
+      if (waiterDied(Atomics.load(arena, at(node, OWNER)))) return true;
+      node = arena[at(node, NEXT)] as number;
+    }
+    return false;
   }
 
   /** @internal */

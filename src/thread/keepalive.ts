@@ -5,13 +5,15 @@
  * children live on after its target returns, which must not keep the process alive through a
  * non-daemon parent's Worker when those children are daemons.
  *
- * So the decision is made from the arena: the main thread watches `H_NON_DAEMON` (running
- * non-daemon threads, process-wide) with `Atomics.waitAsync`, holding the keepalive handle while
- * it is above 0. A pending `waitAsync` alone does not keep the process alive, so when the count
- * is 0 the watcher costs nothing and lets the process exit.
+ * So the decision is made from the arena: the main thread sleeps on `H_LIVE_GEN` (bumped whenever
+ * a thread starts or stops running, process-wide) with `Atomics.waitAsync`, and after each change
+ * looks through the live table for a running non-daemon thread, holding the keepalive handle while
+ * there is one. The table is the only record of who runs (no counter that a thread killed halfway
+ * through `start()` could leave off by one). A pending `waitAsync` alone does not keep the process
+ * alive, so when no non-daemon thread runs the watcher costs nothing and lets the process exit.
  */
 import { hold, unhold } from '../shared/keepalive.js';
-import { H_NON_DAEMON, runtime } from '../shared/runtime.js';
+import { anyNonDaemonRunning, H_LIVE_GEN, runtime } from '../shared/runtime.js';
 
 /** Starts the main thread's watcher (once per process, whichever build asks; a no-op in other threads). */
 export function watchNonDaemonThreads(): void {
@@ -22,8 +24,8 @@ export function watchNonDaemonThreads(): void {
   let held = false;
   let release: ReturnType<typeof setTimeout> | undefined;
   const step = (): void => {
-    const n = Atomics.load(i32, H_NON_DAEMON);
-    if (n > 0) {
+    const gen = Atomics.load(i32, H_LIVE_GEN);
+    if (anyNonDaemonRunning(i32)) {
       if (release !== undefined) clearTimeout(release);
       release = undefined;
       if (!held) hold();
@@ -33,13 +35,13 @@ export function watchNonDaemonThreads(): void {
       // through its parents' Workers. A short grace lets it arrive before the process may exit.
       release = setTimeout(() => {
         release = undefined;
-        if (held && Atomics.load(i32, H_NON_DAEMON) <= 0) {
+        if (held && !anyNonDaemonRunning(i32)) {
           held = false;
           unhold();
         }
       }, EXIT_GRACE_MS);
     }
-    const r = Atomics.waitAsync(i32, H_NON_DAEMON, n);
+    const r = Atomics.waitAsync(i32, H_LIVE_GEN, gen);
     if (r.async) void r.value.then(step);
     else queueMicrotask(step);
   };

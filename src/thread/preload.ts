@@ -7,8 +7,10 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importModule } from '../shared/import.js';
 
 // A variable, so that bundlers leave it alone: tsx must come from the program's own install.
+// (importModule, not import(): the CommonJS build would turn an import() into a require().)
 const TSX_API = 'tsx/esm/api';
 
 /** The `--import` specifiers of this thread's `execArgv`, as importable URLs or bare names. */
@@ -34,9 +36,9 @@ export async function runPreloads(): Promise<void> {
       // tsx's `--import` entry registers its hooks only in the main thread on Node 20; its API
       // registers them in whichever thread calls it.
       if (spec === 'tsx' || /\/tsx\/dist\/(loader|esm\/index)\.mjs$/.test(spec)) {
-        const api = (await import(TSX_API)) as { register(): unknown };
+        const api = (await importModule(TSX_API)) as unknown as { register(): unknown };
         api.register();
-      } else await import(spec);
+      } else await importModule(spec);
     } catch {
       // A preload that cannot load here (e.g. resolvable only from the program's folder) is
       // skipped: targets that need it fail with their own, clearer error.

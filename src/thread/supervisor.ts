@@ -1,20 +1,33 @@
 /**
  * The supervisor's Worker (see `shared/supervisor-client.ts`). It never blocks: it only reacts
- * to port messages and closes.
+ * to port messages, closes and its Workers' events.
  *
  * Messages, on any thread's port:
- * - `{ op: 'watch', ident, port }`: a new thread; when `port` closes, the thread died.
+ * - `{ op: 'watch', ident, port }`: a thread the main thread started; when `port` closes, it died.
+ * - `{ op: 'start', ident, … }`: start thread `ident` on behalf of the sender (any thread but the
+ *   main one): this thread becomes its Worker parent, so the sender's death does not end it.
+ *   Its exit (code, and the error if it crashed) goes back on the request's `control` port.
+ * - `{ op: 'terminate', ident }`: terminate a thread started here.
  * - `{ op: 'hold', id, sab }`: one more queue item references shared buffer `id`.
  * - `{ op: 'drop', ids }`: one reference fewer for each id.
  * - `{ op: 'fetch', ids, reply }`: the sender is blocked on arena word `reply` until it receives
  *   `{ sabs }` on the same port. Ids not yet held (their `hold` may still be in flight on another
  *   port) are served as soon as they arrive.
+ *
+ * When a thread's port closes (it died, however), its status is marked, and what a `start()` it
+ * did not finish left in the arena is swept (`sweepOrphans`).
  */
-import { type MessagePort, workerData } from 'node:worker_threads';
-import { endThread, State } from '../shared/runtime.js';
+import { MessageChannel, type MessagePort, type Worker, workerData } from 'node:worker_threads';
+import { entryUrl } from '../shared/entries.js';
+import { endThread, isRunning, State, sweepOrphans } from '../shared/runtime.js';
+import { errorToRecord } from '../wire/errors.js';
+import { launchWorker } from './launch.js';
+import type { LaunchRequest } from './thread.js';
 
 type Message =
   | { op: 'watch'; ident: number; port: MessagePort }
+  | ({ op: 'start' } & LaunchRequest)
+  | { op: 'terminate'; ident: number }
   | { op: 'hold'; id: number; sab: SharedArrayBuffer }
   | { op: 'drop'; ids: number[] }
   | { op: 'fetch'; ids: number[]; reply: number };
@@ -26,6 +39,15 @@ const i32 = new Int32Array(arena);
 
 const held = new Map<number, { sab: SharedArrayBuffer | undefined; refs: number }>();
 const waiting: { port: MessagePort; ids: number[]; reply: number }[] = [];
+/** The Workers of the threads started here, by ident, until they exit. */
+const workers = new Map<number, Worker>();
+
+/**
+ * How long after a thread's death its unfinished starts are swept. Messages it posted before it
+ * died arrive before its port's 'close' (checked on Node 20); the delay is a margin, and a start
+ * that still came later finds its thread swept and is dropped.
+ */
+const SWEEP_DELAY_MS = 20;
 
 function serve(port: MessagePort, ids: number[], reply: number): boolean {
   const sabs: SharedArrayBuffer[] = [];
@@ -40,10 +62,71 @@ function serve(port: MessagePort, ids: number[], reply: number): boolean {
   return true;
 }
 
+/** What a crash looks like to the thread that started the crashed one. */
+function describeCrash(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  return errorToRecord(e, (v) => {
+    structuredClone(v);
+    return v;
+  });
+}
+
+/** Answers a `start`: the creator is blocked on its reply word until this arrives. */
+function answer(m: LaunchRequest, crash?: unknown): void {
+  m.control.postMessage({ t: 'launched', crash });
+  Atomics.store(i32, m.reply, 1);
+  Atomics.notify(i32, m.reply);
+}
+
+function start(m: LaunchRequest): void {
+  // Swept already: the thread that asked died before its request came, and nobody waits for it.
+  if (!isRunning(i32, m.ident)) {
+    m.results.close();
+    m.control.close();
+    return;
+  }
+  const { port1, port2 } = new MessageChannel();
+  const seed = { arena, ident: m.ident, daemon: m.daemon, name: m.name, supervisorPort: port2 };
+  let worker: Worker;
+  try {
+    worker = launchWorker(entryUrl('worker'), {
+      workerData: { __threadkit: { seed, job: m.job, results: m.results } },
+      transferList: [port2, m.results, ...m.transfer],
+      execArgv: m.execArgv,
+      resourceLimits: m.resourceLimits,
+    });
+  } catch (e) {
+    port1.close();
+    endThread(i32, m.ident, State.Died, true);
+    answer(m, describeCrash(e));
+    m.control.close();
+    return;
+  }
+  answer(m);
+  workers.set(m.ident, worker);
+  listen(port1, m.ident);
+  let crash: unknown;
+  worker.on('error', (e: unknown) => {
+    crash = e;
+  });
+  worker.on('exit', (code: number) => {
+    workers.delete(m.ident);
+    endThread(i32, m.ident, State.Died, true);
+    m.control.postMessage({ t: 'exit', code, crash: crash === undefined ? undefined : describeCrash(crash) });
+    m.control.close();
+  });
+}
+
 function onMessage(port: MessagePort, m: Message): void {
   switch (m.op) {
     case 'watch':
       listen(m.port, m.ident);
+      break;
+    case 'start':
+      start(m);
+      break;
+    case 'terminate':
+      void workers.get(m.ident)?.terminate();
       break;
     case 'hold': {
       // A drop may overtake its hold (they travel on different ports): it leaves refs below 0,
@@ -75,7 +158,9 @@ function onMessage(port: MessagePort, m: Message): void {
 function listen(port: MessagePort, ident: number): void {
   port.on('message', (m: Message) => onMessage(port, m));
   port.on('close', () => {
-    if (ident !== 0) endThread(i32, ident, State.Died, true);
+    if (ident === 0) return;
+    endThread(i32, ident, State.Died, true);
+    setTimeout(() => sweepOrphans(i32, ident, (child) => workers.has(child)), SWEEP_DELAY_MS);
   });
 }
 

@@ -17,12 +17,11 @@ import {
   type MessagePort,
   type ResourceLimits,
   receiveMessageOnPort,
-  SHARE_ENV,
-  Worker,
-  type WorkerOptions,
+  type Worker,
 } from 'node:worker_threads';
 import { argTypeError, ThreadError, ThreadExitError, TimeoutError } from '../errors.js';
 import { entryUrl } from '../shared/entries.js';
+import { longTimeout } from '../shared/clock.js';
 import { hold, unhold } from '../shared/keepalive.js';
 import {
   allocateIdent,
@@ -30,21 +29,24 @@ import {
   H_NAME_SEQ,
   isRunning,
   liveRowOf,
+  MAIN_IDENT,
   NAME_CAP,
+  replyIndex,
   readName,
   runtime,
   State,
   writeName,
 } from '../shared/runtime.js';
-import { watchThread } from '../shared/supervisor-client.js';
+import { supervisorPort, watchThread } from '../shared/supervisor-client.js';
 import { boolOf, describe, optionsOf, timeoutOf } from '../shared/validate.js';
 import { type Encoded, decode, encode, findUncloneable, uncloneableError } from '../wire/codec.js';
-import type { ErrorRecord } from '../wire/errors.js';
+import { type ErrorRecord, recordToError } from '../wire/errors.js';
 import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { reportUncaught } from './excepthook.js';
 import { EXIT_GRACE_MS, watchNonDaemonThreads } from './keepalive.js';
+import { launchWorker, workerExecArgv } from './launch.js';
 import { joinIdent, joinIdentSync, localThreads, type ThreadLike } from './registry.js';
 
 const rt = runtime();
@@ -67,6 +69,32 @@ export interface ThreadOptions<R = unknown> {
   resourceLimits?: ResourceLimits;
 }
 
+/**
+ * What the supervisor needs to start a thread on behalf of a thread other than the main one
+ * (`supervisor.ts`): the seed's facts, the job, the creator's ends of the results channel (the
+ * outcome goes straight from the new thread to its creator) and of the control channel (its exit
+ * comes back from the supervisor), and what the creator would have started its Worker with.
+ */
+export interface LaunchRequest {
+  ident: number;
+  /** The arena word the creator sleeps on until the supervisor has answered. */
+  reply: number;
+  daemon: boolean;
+  name: string;
+  job: Job;
+  results: MessagePort;
+  control: MessagePort;
+  transfer: Transferable[];
+  execArgv: string[];
+  resourceLimits: ResourceLimits | undefined;
+}
+
+/**
+ * What the creator hears from the supervisor about a thread it started there: first `launched`
+ * (its Worker exists; with `crash` if it could not be started), later its `exit`.
+ */
+type ControlMessage = { t: 'launched'; crash?: unknown } | { t: 'exit'; code: number; crash: unknown };
+
 /** What the Worker receives (see `worker.ts`). */
 export interface Job {
   kind: 'target' | 'class' | 'timer';
@@ -80,47 +108,17 @@ export interface Job {
   cancel?: Encoded;
 }
 
-/**
- * The execArgv a thread's Worker gets: `undefined` (inherit this thread's, which lets Node itself
- * drop per-process flags such as `--expose-gc`) unless it holds what only makes sense for a
- * program's entry (`--input-type`, `-e`/`--eval`, `-p`/`--print` and their code): Node 20
- * refuses to start a Worker that inherits `--input-type` (fixed upstream in nodejs/node#54979).
- */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
-  const out: string[] = [];
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k] as string;
-    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') k++;
-    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
-  }
-  if (out.length === argv.length) return undefined;
-  return out.filter((a) => !refusedFlags.has(a));
-}
-
-/** Flags a Worker refused when given explicitly (per-process ones), learnt once per thread. */
-const refusedFlags = new Set<string>();
-
-/**
- * Starts a Worker; if an explicit execArgv holds flags Node refuses for Workers
- * (ERR_WORKER_INVALID_EXEC_ARGV names them), starts it again without them.
- */
-function startWorker(url: URL, options: WorkerOptions): Worker {
-  try {
-    return new Worker(url, options);
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    if (err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || options.execArgv === undefined) throw e;
-    const listed = (err.message ?? '').replace(/^[^:]*:\s*/, '').split(/,\s*/);
-    for (const flag of listed) refusedFlags.add(flag.trim());
-    const execArgv = options.execArgv.filter((a) => !refusedFlags.has(String(a)));
-    return new Worker(url, { ...options, execArgv });
-  }
-}
-
 /** Whether `new Worker` failed because a value could not be cloned or transferred. */
 function isCloneFailure(e: unknown): boolean {
   const err = e as { name?: string; code?: string };
   return err?.name === 'DataCloneError' || /TRANSFER|CLONE/.test(String(err?.code ?? ''));
+}
+
+/** A crash the supervisor described (`supervisor.ts`), as an error again. */
+function reviveCrash(crash: unknown): unknown {
+  const r = crash as Partial<ErrorRecord> | null;
+  if (typeof r !== 'object' || r === null || typeof r.c !== 'string' || typeof r.m !== 'string') return crash;
+  return recordToError(r as ErrorRecord, (v) => v);
 }
 
 /** The creator's view of a thread's outcome. */
@@ -159,6 +157,8 @@ export class Thread<R = unknown> implements ThreadLike {
   #rawTarget: ThreadOptions['target'];
   #rawArgs: unknown[];
   #waiters: ((o: Outcome) => void)[] = [];
+  /** `terminate()` calls waiting for the Worker to be gone. */
+  #exitWaiters: (() => void)[] = [];
 
   constructor(options?: ThreadOptions<R>) {
     const o = optionsOf(options, 'Thread');
@@ -240,33 +240,20 @@ export class Thread<R = unknown> implements ThreadLike {
     if (this.#started) throw new ThreadError('threads can only be started once');
     const job = this._job();
     watchNonDaemonThreads();
-    const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
-    let worker: Worker;
     const results = new MessageChannel();
-    let port: MessagePort | undefined;
+    const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
     try {
-      port = watchThread(ident);
-      const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
-      try {
-        worker = startWorker(entryUrl('worker'), {
-          workerData: { __threadkit: { seed, job, results: results.port2 } },
-          transferList: [port, results.port2, ...this.#transfer],
-          env: SHARE_ENV,
-          execArgv: workerExecArgv(),
-          resourceLimits: this.#resourceLimits,
-        });
-      } catch (cause) {
-        throw isCloneFailure(cause) ? this.#cloneError(job, cause) : cause;
-      }
+      // The main thread starts its threads' Workers itself (its death is the process's); every
+      // other thread asks the supervisor, so that its own death ends no thread it started.
+      if (rt.ident === MAIN_IDENT) this.#launchHere(ident, job, results.port2);
+      else this.#launchInSupervisor(ident, job, results.port2);
     } catch (e) {
       results.port1.close();
-      port?.close();
       endThread(i32, ident, State.Died, true);
       throw e;
     }
     this.#started = true;
     this.#ident = ident;
-    this.#worker = worker;
     this.#results = results.port1;
     localThreads().set(ident, new WeakRef(this));
     // The outcome comes on a port of its own, so that join()/joinSync() can take it synchronously
@@ -274,15 +261,83 @@ export class Thread<R = unknown> implements ThreadLike {
     // is settled and the excepthook has run, as in Python.
     results.port1.on('message', (m: ResultMessage) => this.#onResult(m));
     results.port1.unref();
+  }
+
+  #launchHere(ident: number, job: Job, results: MessagePort): void {
+    const port = watchThread(ident);
+    const seed = { arena: rt.arena, ident, daemon: this.#daemon, name: this.#name, supervisorPort: port };
+    let worker: Worker;
+    try {
+      worker = launchWorker(entryUrl('worker'), {
+        workerData: { __threadkit: { seed, job, results } },
+        transferList: [port, results, ...this.#transfer],
+        execArgv: workerExecArgv(),
+        resourceLimits: this.#resourceLimits,
+      });
+    } catch (cause) {
+      port.close();
+      throw isCloneFailure(cause) ? this.#cloneError(job, cause) : cause;
+    }
+    this.#worker = worker;
     // Listeners first: adding a listener after unref() would ref the Worker again.
     worker.on('error', (e: unknown) => {
       this.#crash = e;
     });
     worker.on('exit', (code: number) => this.#onExit(code));
-    // Who keeps the process alive: in the main thread, the non-daemon count (keepalive.ts), plus
-    // a running non-daemon thread's Worker so that its last output is flushed. Inside a thread,
-    // every child's Worker stays referenced: a thread's children live on after its target.
-    if (rt.isMain && this.#daemon) worker.unref();
+    // What keeps the process alive is the live table (keepalive.ts), plus a running non-daemon
+    // thread's Worker so that its last output is flushed.
+    if (this.#daemon) worker.unref();
+  }
+
+  #launchInSupervisor(ident: number, job: Job, results: MessagePort): void {
+    const control = new MessageChannel();
+    const reply = replyIndex(rt.ident);
+    const request: LaunchRequest = {
+      ident,
+      reply,
+      daemon: this.#daemon,
+      name: this.#name,
+      job,
+      results,
+      control: control.port2,
+      transfer: this.#transfer,
+      // Explicit: the supervisor's own execArgv is empty (it runs no loader).
+      execArgv: workerExecArgv() ?? [...process.execArgv],
+      resourceLimits: this.#resourceLimits,
+    };
+    Atomics.store(i32, reply, 0);
+    try {
+      supervisorPort().postMessage({ op: 'start', ...request }, [results, control.port2, ...this.#transfer]);
+    } catch (cause) {
+      control.port1.close();
+      throw isCloneFailure(cause) ? this.#cloneError(job, cause) : cause;
+    }
+    // As Python's start() returns once the thread exists: wait for the supervisor to have made
+    // the Worker. This paces a thread that starts threads in a loop to what the process can
+    // create, and a Worker that cannot be created fails here, at the call site.
+    const launched = this.#awaitLaunch(control.port1, reply);
+    if (launched.crash !== undefined) {
+      control.port1.close();
+      throw reviveCrash(launched.crash);
+    }
+    control.port1.on('message', (m: ControlMessage) => {
+      if (m.t !== 'exit') return;
+      control.port1.close();
+      if (m.crash !== undefined) this.#crash = reviveCrash(m.crash);
+      this.#onExit(m.code);
+    });
+    // The thread is not this thread's Worker: nothing here keeps this thread alive for it.
+    control.port1.unref();
+  }
+
+  /** Blocks until the supervisor says whether it started the Worker (the supervisor never blocks). */
+  #awaitLaunch(port: MessagePort, reply: number): { crash?: unknown } {
+    for (;;) {
+      const m = receiveMessageOnPort(port)?.message as ControlMessage | undefined;
+      if (m?.t === 'launched') return m;
+      Atomics.wait(i32, reply, 0, 1000);
+      Atomics.store(i32, reply, 0);
+    }
   }
 
   /** Takes the outcome if it has been posted but not yet delivered (join calls it). */
@@ -342,11 +397,10 @@ export class Thread<R = unknown> implements ThreadLike {
     endThread(i32, ident, m.ok ? State.DoneOk : State.DoneError, false);
     this.#results?.close();
     this.#results = undefined;
-    if (rt.isMain && !this.#daemon) {
-      // The target is done: from now on its Worker lives only for its children, which keep the
-      // process alive through the non-daemon count if they must. A grace period lets the last
-      // output of the thread through first.
-      const worker = this.#worker as Worker;
+    const worker = this.#worker;
+    if (worker !== undefined && !this.#daemon) {
+      // The target is done: its Worker no longer keeps the process alive (it may linger, e.g.
+      // for timers the target left behind). A grace period lets its last output through first.
       setTimeout(() => worker.unref(), EXIT_GRACE_MS).unref();
     }
     if (m.ok) {
@@ -358,7 +412,9 @@ export class Thread<R = unknown> implements ThreadLike {
   }
 
   #onExit(code: number): void {
+    if (this.#exited) return;
     this.#exited = true;
+    for (const w of this.#exitWaiters.splice(0)) w();
     const ident = this.#ident as number;
     this.#drainResult();
     endThread(i32, ident, State.Died, true);
@@ -436,9 +492,9 @@ export class Thread<R = unknown> implements ThreadLike {
       return new Promise<R>((resolve) => resolve(unwrap(o)));
     }
     return new Promise<R>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: (() => void) | undefined;
       const waiter = (o: Outcome): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        cancelTimer?.();
         unhold();
         try {
           resolve(unwrap(o));
@@ -449,7 +505,7 @@ export class Thread<R = unknown> implements ThreadLike {
       hold();
       this.#waiters.push(waiter);
       if (timeout !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(() => {
+        cancelTimer = longTimeout(() => {
           this.#waiters = this.#waiters.filter((w) => w !== waiter);
           unhold();
           reject(new TimeoutError(`Thread ${this.#name} did not finish within ${timeout} ms`));
@@ -469,7 +525,13 @@ export class Thread<R = unknown> implements ThreadLike {
     // handle, the process could exit with this promise pending.
     hold();
     try {
-      await (this.#worker as Worker).terminate();
+      const worker = this.#worker;
+      if (worker !== undefined) await worker.terminate();
+      else {
+        const gone = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
+        supervisorPort().postMessage({ op: 'terminate', ident: this.#ident });
+        await gone;
+      }
     } finally {
       unhold();
     }

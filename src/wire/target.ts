@@ -10,6 +10,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { argTypeError } from '../errors.js';
+import { importModule } from '../shared/import.js';
 import { describe } from '../shared/validate.js';
 import { defineKind, SHARE, type ShareDescriptor } from './kinds.js';
 
@@ -165,7 +166,7 @@ export function loadTarget(
 async function importTarget(url: string, name: string, key: string): Promise<(...args: unknown[]) => unknown> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await importModule(url);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw Object.assign(new Error(`Cannot load the module of target ${name} from ${url}: ${detail}`, { cause }), {
