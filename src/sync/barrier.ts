@@ -35,7 +35,6 @@ import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type 
 import { Condition, POLLED, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
 import { Lock } from './lock.js';
-import { waiterDied } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 
 const BROKEN = FIRST_WORD;
