@@ -12,10 +12,11 @@ import { printTable } from './lib/report.mjs';
 import { scenarios as handoff } from './handoff.mjs';
 import { scenarios as pool } from './pool.mjs';
 import { scenarios as poolStartup } from './pool-startup.mjs';
+import { scenarios as queues } from './queues.mjs';
 import { scenarios as threads } from './threads.mjs';
 import { scenarios as uncontended } from './uncontended.mjs';
 
-const all = [...threads, ...uncontended, ...handoff, ...pool, ...poolStartup];
+const all = [...threads, ...uncontended, ...handoff, ...pool, ...poolStartup, ...queues];
 const names = all.map((s) => s.name);
 
 const usage = `usage: node bench/run.mjs [--quick] [--only NAME]...
