@@ -10,14 +10,17 @@ import { parseArgs } from 'node:util';
 import { environment, printEnvironment } from './lib/env.mjs';
 import { printTable } from './lib/report.mjs';
 import { scenarios as handoff } from './handoff.mjs';
+import { scenarios as pool } from './pool.mjs';
+import { scenarios as poolStartup } from './pool-startup.mjs';
+import { scenarios as queues } from './queues.mjs';
 import { scenarios as threads } from './threads.mjs';
 import { scenarios as uncontended } from './uncontended.mjs';
 
-const all = [...threads, ...uncontended, ...handoff];
+const all = [...threads, ...uncontended, ...handoff, ...pool, ...poolStartup, ...queues];
 const names = all.map((s) => s.name);
 
 const usage = `usage: node bench/run.mjs [--quick] [--only NAME]...
-  --quick       few iterations (15-30 s) instead of the full run (about 1 min on 2 idle cores, up to 3 when busy)
+  --quick       few iterations (about 1 min) instead of the full run (5-7 min on 2 idle cores, more when busy)
   --only NAME   run only this scenario (repeatable, or comma-separated): ${names.join(', ')}`;
 
 let values;
