@@ -232,7 +232,8 @@ export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, pa
     // Idents never repeat (they name lock owners and primitives' uids); rows are reused, but only
     // once their previous thread's Worker has exited.
     const ident = Atomics.add(i32, H_NEXT_IDENT, 1);
-    if (ident >= 0x7fff_ffff) throw new RangeError('threadkit: the process has run out of thread idents');
+    // Below 2**30: internal mutexes store `ident << 1` in an Int32 word (shared/mutex.ts).
+    if (ident >= 0x3fff_ffff) throw new RangeError('threadkit: the process has run out of thread idents');
     const base = STATUS_BASE + STATUS_ROW * (ident % STATUS_CAP);
     if (ident % STATUS_CAP < MAIN_IDENT + 1) continue;
     const old = Atomics.load(i32, base);

@@ -8,8 +8,10 @@
  *   main one): this thread becomes its Worker parent, so the sender's death does not end it.
  *   Its exit (code, and the error if it crashed) goes back on the request's `control` port.
  * - `{ op: 'terminate', ident }`: terminate a thread started here.
- * - `{ op: 'hold', id, sab }`: one more queue item references shared buffer `id`.
- * - `{ op: 'drop', ids }`: one reference fewer for each id.
+ * - `{ op: 'hold', id, sab, owner }`: one more reference to shared buffer `id`, on behalf of
+ *   `owner` (a queue's uid, or 0).
+ * - `{ op: 'drop', ids, owner }`: one reference fewer for each id.
+ * - `{ op: 'release', owner }`: drop every reference `owner` still has (it is gone).
  * - `{ op: 'fetch', ids, reply }`: the sender is blocked on arena word `reply` until it receives
  *   `{ sabs }` on the same port. Ids not yet held (their `hold` may still be in flight on another
  *   port) are served as soon as they arrive.
@@ -17,6 +19,8 @@
  * When a thread's port closes (it died, however), its status is marked, and what a `start()` it
  * did not finish left in the arena is swept (`sweepOrphans`).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MessageChannel, type MessagePort, type Worker, workerData } from 'node:worker_threads';
 import { entryUrl } from '../shared/entries.js';
 import { endThread, isRunning, State, sweepOrphans } from '../shared/runtime.js';
@@ -28,8 +32,9 @@ type Message =
   | { op: 'watch'; ident: number; port: MessagePort }
   | ({ op: 'start' } & LaunchRequest)
   | { op: 'terminate'; ident: number }
-  | { op: 'hold'; id: number; sab: SharedArrayBuffer }
-  | { op: 'drop'; ids: number[] }
+  | { op: 'hold'; id: number; sab: SharedArrayBuffer; owner: number }
+  | { op: 'drop'; ids: number[]; owner: number }
+  | { op: 'release'; owner: number }
   | { op: 'fetch'; ids: number[]; reply: number };
 
 const { arena, port: mainPort } = (
@@ -38,6 +43,8 @@ const { arena, port: mainPort } = (
 const i32 = new Int32Array(arena);
 
 const held = new Map<number, { sab: SharedArrayBuffer | undefined; refs: number }>();
+/** The references each owner holds, by id (an owner 0 is not tracked). */
+const owners = new Map<number, Map<number, number>>();
 const waiting: { port: MessagePort; ids: number[]; reply: number }[] = [];
 /** The Workers of the threads started here, by ident, until they exit. */
 const workers = new Map<number, Worker>();
@@ -117,6 +124,63 @@ function start(m: LaunchRequest): void {
   });
 }
 
+function drop(id: number, n: number): void {
+  const h = held.get(id);
+  if (h === undefined) held.set(id, { sab: undefined, refs: -n });
+  else if ((h.refs -= n) === 0) {
+    held.delete(id);
+    reclaimSoon(h.sab?.byteLength ?? 0);
+  }
+}
+
+/**
+ * A buffer this thread no longer references is freed only when this thread's isolate collects
+ * its object, and an isolate that allocates nothing (this one, mostly idle) may never collect:
+ * a drained queue's chunks would stay in memory. So a garbage collection is asked for a little
+ * after buffers were let go (sooner when they were big). `gc` is taken from a context made while
+ * `--expose-gc` is briefly on; the flag is turned off again at once, so no thread sees a `gc`.
+ */
+const collect = ((): (() => void) | undefined => {
+  // Started with --expose-gc (a V8 flag, so every isolate has it): use it, and leave the flag be.
+  const own = (globalThis as { gc?: () => void }).gc;
+  if (typeof own === 'function') return own;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    setFlagsFromString('--no-expose-gc');
+    return typeof gc === 'function' ? gc : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+let released = 0;
+let reclaim: ReturnType<typeof setTimeout> | undefined;
+
+function reclaimSoon(bytes: number): void {
+  released += bytes;
+  if (collect === undefined || reclaim !== undefined) return;
+  reclaim = setTimeout(
+    () => {
+      reclaim = undefined;
+      released = 0;
+      collect();
+    },
+    released >= 1 << 20 ? 50 : 1000,
+  );
+  reclaim.unref();
+}
+
+/** Keeps the per-owner tally that `release` needs. */
+function count(owner: number | undefined, id: number, delta: number): void {
+  if (!owner) return;
+  let refs = owners.get(owner);
+  if (refs === undefined) owners.set(owner, (refs = new Map()));
+  const n = (refs.get(id) ?? 0) + delta;
+  if (n === 0) refs.delete(id);
+  else refs.set(id, n);
+  if (refs.size === 0) owners.delete(owner);
+}
+
 function onMessage(port: MessagePort, m: Message): void {
   switch (m.op) {
     case 'watch':
@@ -136,6 +200,7 @@ function onMessage(port: MessagePort, m: Message): void {
       h.refs++;
       if (h.refs === 0) held.delete(m.id);
       else held.set(m.id, h);
+      count(m.owner, m.id, 1);
       for (let k = waiting.length - 1; k >= 0; k--) {
         const w = waiting[k] as (typeof waiting)[number];
         if (serve(w.port, w.ids, w.reply)) waiting.splice(k, 1);
@@ -144,11 +209,16 @@ function onMessage(port: MessagePort, m: Message): void {
     }
     case 'drop':
       for (const id of m.ids) {
-        const h = held.get(id);
-        if (h === undefined) held.set(id, { sab: undefined, refs: -1 });
-        else if (--h.refs === 0) held.delete(id);
+        drop(id, 1);
+        count(m.owner, id, -1);
       }
       break;
+    case 'release': {
+      const refs = owners.get(m.owner);
+      owners.delete(m.owner);
+      for (const [id, n] of refs ?? []) if (n > 0) drop(id, n);
+      break;
+    }
     case 'fetch':
       if (!serve(port, m.ids, m.reply)) waiting.push({ port, ids: m.ids, reply: m.reply });
       break;

@@ -21,7 +21,7 @@ import { Deserializer, Serializer } from 'node:v8';
 import { argTypeError } from '../errors.js';
 import { describe } from '../shared/validate.js';
 import { type ErrorRecord, errorToRecord, isError, recordToError } from './errors.js';
-import { isShareable, reviverOf, SHARE, type ShareDescriptor, UNSHAREABLE } from './kinds.js';
+import { isShareable, reviverOf, SHARE, type ShareDescriptor, UNSHARE, UNSHAREABLE } from './kinds.js';
 
 const TAG = '\u0000threadkit';
 
@@ -83,6 +83,8 @@ class Encoder {
   constructor(
     private readonly sabs?: SharedArrayBuffer[],
     private readonly copyAll = false,
+    /** Descriptors of the shareables met, kept across both passes: a `[SHARE]()` runs once per object. */
+    readonly shared = new Map<object, ShareDescriptor>(),
   ) {}
 
   private sabIndex(sab: SharedArrayBuffer): number {
@@ -148,7 +150,11 @@ class Encoder {
 
   private share(obj: { [SHARE](): ShareDescriptor }, path: string): unknown {
     this.special = true;
-    const d = obj[SHARE]();
+    let d = this.shared.get(obj);
+    if (d === undefined) {
+      d = obj[SHARE]();
+      this.shared.set(obj, d);
+    }
     const marker: Marker & { [TAG]: 'p' } = { [TAG]: 'p', d: { ...d } };
     if (this.sabs !== undefined && d.sab !== undefined) {
       marker.d.si = this.sabIndex(d.sab);
@@ -249,14 +255,42 @@ class Encoder {
 
 /** Encodes a value for another thread; throws TypeError naming `path` for what cannot travel. */
 export function encode(value: unknown, path: string, sabs?: SharedArrayBuffer[]): Encoded {
+  return encodeWith(value, path, sabs, new Map());
+}
+
+function encodeWith(
+  value: unknown,
+  path: string,
+  sabs: SharedArrayBuffer[] | undefined,
+  shared: Map<object, ShareDescriptor>,
+): Encoded {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
     return { v: value, s: false };
-  const e = new Encoder(sabs);
-  const v = e.encode(value, path);
-  if (!(e.backEdge && e.special)) return { v, s: e.special };
-  sabs?.splice(0);
-  const again = new Encoder(sabs, true);
-  return { v: again.encode(value, path), s: again.special };
+  try {
+    const e = new Encoder(sabs, false, shared);
+    const v = e.encode(value, path);
+    if (!(e.backEdge && e.special)) return { v, s: e.special };
+    sabs?.splice(0);
+    const again = new Encoder(sabs, true, shared);
+    return { v: again.encode(value, path), s: again.special };
+  } catch (e) {
+    unshare(shared);
+    throw e;
+  }
+}
+
+/** A value that will not be sent after all: its shareables take back what `[SHARE]()` did. */
+function unshare(shared: Map<object, ShareDescriptor>): void {
+  for (const obj of shared.keys()) (obj as { [UNSHARE]?: () => void })[UNSHARE]?.();
+}
+
+/**
+ * Forgets an encoded value that will never be decoded (a message that could not be sent, a
+ * task cancelled before it ran): decoding it here gives back what its shareables hold for it
+ * in transit (a queue's reference count).
+ */
+export function discardEncoded(e: Encoded): void {
+  if (e.s) decode(e.v, e.s);
 }
 
 class Reviver {
@@ -394,12 +428,14 @@ export function uncloneableError(value: unknown, path: string, cause: unknown): 
  */
 export function encodeToBytes(value: unknown, path: string): { bytes: Uint8Array; sabs: SharedArrayBuffer[] } {
   const sabs: SharedArrayBuffer[] = [];
-  const { v, s } = encode(value, path, sabs);
+  const shared = new Map<object, ShareDescriptor>();
+  const { v, s } = encodeWith(value, path, sabs, shared);
   const ser = new Serializer();
   ser.writeHeader();
   try {
     ser.writeValue([s, v]);
   } catch (cause) {
+    unshare(shared);
     throw uncloneableError(v, path, cause);
   }
   return { bytes: ser.releaseBuffer(), sabs };

@@ -10,6 +10,8 @@
 import { runtime } from '../shared/runtime.js';
 
 export const SHARE = Symbol.for('threadkit.share');
+/** Undoes a `[SHARE]()` whose value was never sent (an encoding that failed further on). */
+export const UNSHARE = Symbol.for('threadkit.unshare');
 /** Objects that can never cross (Thread, Future, ThreadPool): the value names them for errors. */
 export const UNSHAREABLE = Symbol.for('threadkit.unshareable');
 

@@ -23,8 +23,12 @@ const forget = new FinalizationRegistry<number>((id) => {
   if (byId.get(id)?.deref() === undefined) byId.delete(id);
 });
 
-/** Registers buffers with the supervisor, one reference each; returns their ids. */
-export function holdSabs(sabs: readonly SharedArrayBuffer[]): number[] {
+/**
+ * Registers buffers with the supervisor, one reference each; returns their ids. `owner` (a
+ * queue's uid) groups references so that `releaseOwner` can drop whatever is left of them when
+ * the owner is gone.
+ */
+export function holdSabs(sabs: readonly SharedArrayBuffer[], owner = 0): number[] {
   if (sabs.length === 0) return [];
   const port = supervisorPort();
   return sabs.map((sab) => {
@@ -35,14 +39,19 @@ export function holdSabs(sabs: readonly SharedArrayBuffer[]): number[] {
       byId.set(id, new WeakRef(sab));
       forget.register(sab, id);
     }
-    port.postMessage({ op: 'hold', id, sab });
+    port.postMessage({ op: 'hold', id, sab, owner });
     return id;
   });
 }
 
-/** Releases one reference for each id. */
-export function dropSabs(ids: readonly number[]): void {
-  if (ids.length > 0) supervisorPort().postMessage({ op: 'drop', ids });
+/** Releases one reference for each id (of the same `owner` as the hold). */
+export function dropSabs(ids: readonly number[], owner = 0): void {
+  if (ids.length > 0) supervisorPort().postMessage({ op: 'drop', ids, owner });
+}
+
+/** Releases every reference `owner` still has (a queue dropped with items in it). */
+export function releaseOwner(owner: number): void {
+  supervisorPort().postMessage({ op: 'release', owner });
 }
 
 /** The buffers for these ids, fetching the ones this thread has not seen from the supervisor. */

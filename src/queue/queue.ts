@@ -1,0 +1,711 @@
+/**
+ * `Queue`, `LifoQueue`, `PriorityQueue` and `SimpleQueue`: Python's `queue` module across real
+ * threads. The items live in shared memory (`store.ts`, which knows the order of each kind);
+ * this file adds the mutex around the store and the waiting, in both forms.
+ *
+ * As CPython's `Queue` is one mutex and three conditions (`not_empty`, `not_full`,
+ * `all_tasks_done`), this one is one mutex (`shared/mutex.ts`, in the control buffer) and three
+ * event words: `PUT_EV` (bumped by every put: getters sleep on it), `GET_EV` (every get: putters
+ * sleep on it) and `DONE_EV` (the last task done: joiners sleep on it). Shutdown bumps all three.
+ * A waiter takes the mutex, checks, and if it must wait reads the event word, counts itself in
+ * `GETTERS`/`PUTTERS`/`JOINERS` and lets the mutex go; it then sleeps while the word is unchanged,
+ * so a change between its check and its sleep is never lost. Whoever changes the queue bumps the
+ * word and notifies only when someone is counted. Waits wake every `POLL_MS` as well, to
+ * re-check (a notify swallowed by an aborted `waitAsync` is thereby never lost for long).
+ *
+ * Before sleeping, a `…Sync` get or put spins a few microseconds on the queue's counters (no
+ * mutex): a producer and a consumer on two cores then hand items over without a futex call.
+ */
+import { inspect } from 'node:util';
+import { argRangeError, argTypeError, QueueEmpty, QueueFull, QueueShutDown } from '../errors.js';
+import { deadlineOf } from '../shared/clock.js';
+import { lockSteps, tryLock, unlock } from '../shared/mutex.js';
+import { boolOf, describe, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
+import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
+import { rejectSignalInSync } from '../sync/locklike.js';
+import { brandClass, revivePrimitive, SharedPrimitive, uidOf } from '../sync/primitive.js';
+import { countWaiters, enterWait, leaveWait } from '../sync/waiters.js';
+import { defineKind, SHARE, type ShareDescriptor, UNSHARE } from '../wire/kinds.js';
+import type { Transferable } from '../wire/move.js';
+import { dropSabs, holdSabs, releaseOwner } from '../wire/sabs.js';
+import { type Image, imageOf, T_REC } from './item.js';
+import { encodeKey, type Key, keyOf } from './priority.js';
+import {
+  CONTROL_WORDS,
+  DONE_EV,
+  decodeTaken,
+  FIFO,
+  GET_EV,
+  GETTERS,
+  JOINERS,
+  KIND,
+  LIFO,
+  MAXSIZE,
+  MUTEX,
+  PRIORITY,
+  PUT_EV,
+  PUTTERS,
+  QREFS,
+  QueueStore,
+  SHUT,
+  type Taken,
+  WHO_GET,
+  WHO_JOIN,
+  WHO_PUT,
+} from './store.js';
+
+/** How long (loads of the counters) a `…Sync` get or put spins before it sleeps (~10-20 µs). */
+const SPINS = 2000;
+
+/** Options of `put`/`putSync`. */
+export interface PutOptions {
+  /** `false`: never wait; throw `QueueFull` at once if the queue is full. Default `true`. */
+  block?: boolean;
+  /** Milliseconds to wait for room at most (`Infinity`/`undefined`: forever); ignored with `block: false`. */
+  timeout?: number;
+  /** ArrayBuffers in the item to move rather than copy: they are detached here once the item is in. */
+  transfer?: Transferable[];
+  /** Aborting rejects the pending put with the signal's reason; nothing is added (Promise form only). */
+  signal?: AbortSignal;
+}
+
+/** Options of `get`/`getSync`. */
+export interface GetOptions {
+  /** `false`: never wait; throw `QueueEmpty` at once if the queue is empty. Default `true`. */
+  block?: boolean;
+  /** Milliseconds to wait for an item at most (`Infinity`/`undefined`: forever); ignored with `block: false`. */
+  timeout?: number;
+  /** Aborting rejects the pending get with the signal's reason; nothing is taken (Promise form only). */
+  signal?: AbortSignal;
+}
+
+/**
+ * A queue's buffers (chunks, its items' SharedArrayBuffers) are held by the supervisor until the
+ * queue is dropped everywhere. `QREFS` counts the Queue objects alive in all threads, plus the
+ * encodings of the queue in transit (each revival takes one over); the last object collected
+ * lets the supervisor release them. (A thread terminated while it holds a queue never gives its
+ * reference back: that queue's buffers then stay until the process ends.)
+ */
+const finalizer = new FinalizationRegistry<{ i32: Int32Array; owner: number }>(({ i32, owner }) => {
+  if (Atomics.sub(i32, QREFS, 1) === 1) releaseOwner(owner);
+});
+
+/** `maxsize`: 0, negative, `Infinity` or undefined for unbounded (as Python's), else a whole number. */
+function maxsizeOf(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return 0;
+  if (typeof value !== 'number') throw argTypeError(`Expected \`maxsize\` to be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value)) {
+    throw argRangeError(`Expected \`maxsize\` to be an integer (0 or less: unbounded), got ${describe(value)}`);
+  }
+  if (value > 0x7fff_ffff) throw argRangeError(`Expected \`maxsize\` to be at most ${0x7fff_ffff}, got ${value}`);
+  return Math.max(0, value);
+}
+
+/** `{ block, timeout }` as one timeout: 0 for non-blocking (Python ignores the timeout then). */
+function waitOf(o: { block?: unknown; timeout?: unknown }): number {
+  const block = boolOf(o.block, 'block', true);
+  const timeout = timeoutOf(o.timeout);
+  return block ? timeout : 0;
+}
+
+function transferOf(value: unknown): Transferable[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw argTypeError(`Expected \`transfer\` to be an array, got ${describe(value)}`);
+  return value;
+}
+
+/** What a put carries into the store: its image, its held buffers, its sort key. */
+interface Prepared {
+  img: Image;
+  sabIds: number[];
+  key: Key | undefined;
+}
+
+/**
+ * The machinery every queue kind shares: the mutex around the store, puts and gets in both
+ * forms, shutdown. `Queue` and `SimpleQueue` expose it as Python does.
+ */
+abstract class QueueBase<T> extends SharedPrimitive {
+  /** @internal */
+  readonly _store: QueueStore;
+
+  protected constructor(kind: number, maxsize: number, sab: SharedArrayBuffer | undefined) {
+    super(CONTROL_WORDS, sab);
+    if (sab === undefined) QueueStore.init(this._i32, kind, maxsize);
+    this._store = new QueueStore(this._i32.buffer as SharedArrayBuffer, uidOf(this._i32));
+    finalizer.register(this, { i32: this._i32, owner: this._store.owner });
+  }
+
+  /** @internal Sent to another thread: one more reference in transit, which its revival takes over. */
+  override [SHARE](): ShareDescriptor {
+    Atomics.add(this._i32, QREFS, 1);
+    return super[SHARE]();
+  }
+
+  /** @internal The encoding that shared it failed: no transit after all. */
+  [UNSHARE](): void {
+    Atomics.sub(this._i32, QREFS, 1);
+  }
+
+  // ---- the mutex --------------------------------------------------------------------------
+
+  #lockNow(): boolean {
+    if (!tryLock(this._i32, MUTEX)) return false;
+    this._store.recover();
+    return true;
+  }
+
+  *#lockSteps(): Steps<void> {
+    yield* lockSteps(this._i32, MUTEX);
+    this._store.recover();
+  }
+
+  #unlock(): void {
+    unlock(this._i32, MUTEX);
+  }
+
+  // ---- put --------------------------------------------------------------------------------
+
+  /** The image of an item, made before any lock: what cannot travel fails here. */
+  protected _prepare(item: T): Prepared {
+    const img = imageOf(item, 'item');
+    let key: Key | undefined;
+    if (this._store.kind === PRIORITY) {
+      key = keyOf(item);
+      if (img.tag === T_REC) img.key = encodeKey(key);
+    }
+    const sabIds = holdSabs(img.sabs, this._store.owner);
+    return { img, sabIds, key };
+  }
+
+  /** Under the mutex: adds the item if there is room. `false`: full. Throws QueueShutDown, TypeError. */
+  #putLocked(p: Prepared): boolean {
+    const i32 = this._i32;
+    if (Atomics.load(i32, SHUT) !== 0) throw new QueueShutDown('put() on a queue that is shut down');
+    if (this._store.full()) return false;
+    this._store.put(p.img, p.sabIds, p.key);
+    Atomics.add(i32, PUT_EV, 1);
+    return true;
+  }
+
+  #afterPut(): void {
+    if (Atomics.load(this._i32, GETTERS) > 0) Atomics.notify(this._i32, PUT_EV, 1);
+  }
+
+  /** One attempt without waiting, if the mutex is free: true (done), false (full), undefined (busy). */
+  #tryPut(p: Prepared): boolean | undefined {
+    if (!this.#lockNow()) return undefined;
+    let ok: boolean;
+    try {
+      ok = this.#putLocked(p);
+    } finally {
+      this.#unlock();
+    }
+    if (ok) this.#afterPut();
+    return ok;
+  }
+
+  *#putSteps(p: Prepared, spin: number): Steps<boolean> {
+    const i32 = this._i32;
+    for (;;) {
+      yield* this.#lockSteps();
+      let ev: number;
+      try {
+        if (this.#putLocked(p)) {
+          this.#unlock();
+          this.#afterPut();
+          return true;
+        }
+        ev = Atomics.load(i32, GET_EV);
+        Atomics.add(i32, PUTTERS, 1);
+      } catch (e) {
+        this.#unlock();
+        throw e;
+      }
+      this.#unlock();
+      const token = enterWait(i32, WHO_PUT);
+      let outcome: string;
+      try {
+        for (let k = 0; k < spin && Atomics.load(i32, GET_EV) === ev; k++);
+        outcome = yield { i32, index: GET_EV, value: ev, poll: true } satisfies Park;
+      } finally {
+        Atomics.sub(i32, PUTTERS, 1);
+        leaveWait(i32, WHO_PUT, token);
+      }
+      if (outcome === 'timeout') {
+        // One last look, as a timed-out Condition.wait re-checks its predicate.
+        yield* this.#lockSteps();
+        let ok: boolean;
+        try {
+          ok = this.#putLocked(p);
+        } finally {
+          this.#unlock();
+        }
+        if (ok) this.#afterPut();
+        return ok;
+      }
+    }
+  }
+
+  /** Detaches what the caller asked to move, once the item (a copy of it) is in. */
+  #moved(transfer: Transferable[]): void {
+    if (transfer.length > 0) structuredClone(undefined, { transfer });
+  }
+
+  #unprepare(p: Prepared): void {
+    dropSabs(p.sabIds, this._store.owner);
+  }
+
+  /** @internal */
+  async _put(item: T, options: PutOptions | undefined, where: string): Promise<void> {
+    const o = optionsOf(options, where);
+    const timeout = waitOf(o);
+    const transfer = transferOf(o.transfer);
+    const signal = signalOf(o.signal);
+    if (signal?.aborted) throw signal.reason;
+    const p = this._prepare(item);
+    try {
+      let ok = this.#tryPut(p);
+      if (ok === undefined || (ok === false && timeout > 0)) {
+        ok =
+          timeout === 0
+            ? runSync(this.#putSteps(p, 0), 0)
+            : await runAsync(this.#putSteps(p, 0), deadlineOf(timeout), signal);
+      }
+      if (!ok)
+        throw new QueueFull(
+          timeout === 0 ? 'put() with block: false on a full queue' : `put() found the queue full for ${timeout} ms`,
+        );
+    } catch (e) {
+      this.#unprepare(p);
+      throw e;
+    }
+    this.#moved(transfer);
+  }
+
+  /** @internal */
+  _putSync(item: T, options: Omit<PutOptions, 'signal'> | undefined, where: string): void {
+    rejectSignalInSync(options, where);
+    const o = optionsOf(options, where);
+    const timeout = waitOf(o);
+    const transfer = transferOf(o.transfer);
+    const p = this._prepare(item);
+    try {
+      let ok = this.#tryPut(p);
+      if (ok === undefined || (ok === false && timeout > 0))
+        ok = runSync(this.#putSteps(p, SPINS), deadlineOf(timeout));
+      if (!ok)
+        throw new QueueFull(
+          timeout === 0 ? 'put() with block: false on a full queue' : `put() found the queue full for ${timeout} ms`,
+        );
+    } catch (e) {
+      this.#unprepare(p);
+      throw e;
+    }
+    this.#moved(transfer);
+  }
+
+  // ---- get --------------------------------------------------------------------------------
+
+  /** Under the mutex: takes an item if there is one. `undefined`: empty. Throws QueueShutDown, TypeError. */
+  #getLocked(): Taken | undefined {
+    const store = this._store;
+    if (store.size() === 0) {
+      if (Atomics.load(this._i32, SHUT) !== 0) throw new QueueShutDown('get() on a queue that is shut down and empty');
+      return undefined;
+    }
+    const taken = store.take();
+    Atomics.add(this._i32, GET_EV, 1);
+    return taken;
+  }
+
+  #afterGet(taken: Taken): T {
+    if (Atomics.load(this._i32, PUTTERS) > 0) Atomics.notify(this._i32, GET_EV, 1);
+    const { value, sabIds } = decodeTaken(taken);
+    // The item no longer holds its buffers: whoever got it does now.
+    dropSabs(sabIds, this._store.owner);
+    return value as T;
+  }
+
+  #tryGet(): Taken | undefined | null {
+    if (!this.#lockNow()) return null;
+    try {
+      return this.#getLocked();
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  *#getSteps(spin: number): Steps<Taken | undefined> {
+    const i32 = this._i32;
+    for (;;) {
+      yield* this.#lockSteps();
+      let ev: number;
+      try {
+        const taken = this.#getLocked();
+        if (taken !== undefined) {
+          this.#unlock();
+          return taken;
+        }
+        ev = Atomics.load(i32, PUT_EV);
+        Atomics.add(i32, GETTERS, 1);
+      } catch (e) {
+        this.#unlock();
+        throw e;
+      }
+      this.#unlock();
+      const token = enterWait(i32, WHO_GET);
+      let outcome: string;
+      try {
+        for (let k = 0; k < spin && Atomics.load(i32, PUT_EV) === ev; k++);
+        outcome = yield { i32, index: PUT_EV, value: ev, poll: true } satisfies Park;
+      } finally {
+        Atomics.sub(i32, GETTERS, 1);
+        leaveWait(i32, WHO_GET, token);
+      }
+      if (outcome === 'timeout') {
+        yield* this.#lockSteps();
+        try {
+          return this.#getLocked();
+        } finally {
+          this.#unlock();
+        }
+      }
+    }
+  }
+
+  /** @internal */
+  async _get(options: GetOptions | undefined, where: string): Promise<T> {
+    const o = optionsOf(options, where);
+    const timeout = waitOf(o);
+    const signal = signalOf(o.signal);
+    if (signal?.aborted) throw signal.reason;
+    let taken = this.#tryGet();
+    if (taken === null || (taken === undefined && timeout > 0)) {
+      taken =
+        timeout === 0 ? runSync(this.#getSteps(0), 0) : await runAsync(this.#getSteps(0), deadlineOf(timeout), signal);
+    }
+    if (taken === undefined) {
+      throw new QueueEmpty(
+        timeout === 0 ? 'get() with block: false on an empty queue' : `get() found the queue empty for ${timeout} ms`,
+      );
+    }
+    return this.#afterGet(taken);
+  }
+
+  /** @internal */
+  _getSync(options: Omit<GetOptions, 'signal'> | undefined, where: string): T {
+    rejectSignalInSync(options, where);
+    const timeout = waitOf(optionsOf(options, where));
+    let taken = this.#tryGet();
+    if (taken === null || (taken === undefined && timeout > 0))
+      taken = runSync(this.#getSteps(SPINS), deadlineOf(timeout));
+    if (taken === undefined) {
+      throw new QueueEmpty(
+        timeout === 0 ? 'get() with block: false on an empty queue' : `get() found the queue empty for ${timeout} ms`,
+      );
+    }
+    return this.#afterGet(taken);
+  }
+
+  // ---- state ------------------------------------------------------------------------------
+
+  /** The number of items in the queue now (a snapshot: other threads may change it at once). */
+  qsize(): number {
+    return this._store.size();
+  }
+
+  /** Whether the queue is empty now (a snapshot). */
+  empty(): boolean {
+    return this._store.size() === 0;
+  }
+
+  /** @internal Runs `fn` holding the mutex (a blocking wait, never long). */
+  _locked<R>(fn: () => R): R {
+    if (!this.#lockNow()) runSync(this.#lockSteps(), Number.POSITIVE_INFINITY);
+    try {
+      return fn();
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** @internal Wakes every getter and putter (after a shutdown). */
+  _wakeAll(): void {
+    const i32 = this._i32;
+    Atomics.add(i32, PUT_EV, 1);
+    Atomics.add(i32, GET_EV, 1);
+    Atomics.notify(i32, PUT_EV);
+    Atomics.notify(i32, GET_EV);
+  }
+
+  /** @internal */
+  _waiters(): { getters: number; putters: number; joiners: number } {
+    const i32 = this._i32;
+    return {
+      getters: countWaiters(i32, WHO_GET),
+      putters: countWaiters(i32, WHO_PUT),
+      joiners: countWaiters(i32, WHO_JOIN),
+    };
+  }
+
+  /** Yields items until the queue is shut down and drained. Does not call `taskDone()`. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this._get(undefined, 'Queue[Symbol.asyncIterator]');
+      } catch (e) {
+        if (e instanceof QueueShutDown) return;
+        throw e;
+      }
+      yield item;
+    }
+  }
+}
+
+/**
+ * A FIFO queue shared by any number of producer and consumer threads (and async functions of
+ * one thread), mixing Promise and `…Sync` forms freely. Items cross as thread arguments do:
+ * any structured-cloneable value, of any size; threadkit primitives and SharedArrayBuffers
+ * arrive shared. Python: `queue.Queue` (3.13, with `shutdown`).
+ *
+ * - `put(item)`: adds it, waiting for room if the queue is bounded (`maxsize`) and full;
+ *   `{ block: false }` or a `timeout` (ms) that passes throws `QueueFull`.
+ * - `get()`: removes and returns the oldest item, waiting for one; `{ block: false }` or a
+ *   `timeout` that passes throws `QueueEmpty`.
+ * - `taskDone()` / `join()`: a consumer marks each item it got as done; `join()` waits until
+ *   every item ever put has been marked done.
+ * - `shutdown()`: puts throw `QueueShutDown`, gets drain what is left then throw it;
+ *   `{ immediate: true }` also discards the items (each counted as done).
+ *
+ * @example
+ * const q = new Queue<number>({ maxsize: 100 });
+ * const worker = new Thread({
+ *   target: (q) => { for (;;) { const n = q.getSync(); if (n < 0) return; q.taskDone(); } },
+ *   args: [q],
+ * });
+ * worker.start();
+ * for (let i = 0; i < 1000; i++) await q.put(i);
+ * await q.join();
+ */
+export class Queue<T = unknown> extends QueueBase<T> {
+  constructor(options?: { maxsize?: number });
+  /** @internal */
+  constructor(options: { maxsize?: number } | undefined, revived: SharedArrayBuffer);
+  constructor(options?: { maxsize?: number }, revived?: SharedArrayBuffer) {
+    const kind = (new.target as { _order?: number })._order ?? FIFO;
+    const maxsize = revived === undefined ? maxsizeOf(optionsOf(options, new.target.name).maxsize) : 0;
+    super(kind, maxsize, revived);
+  }
+
+  /** The bound given at construction (0: unbounded). */
+  get maxsize(): number {
+    return this._i32[MAXSIZE] as number;
+  }
+
+  /** Adds an item, waiting for room if the queue is full (see the class comment). */
+  put(item: T, options?: PutOptions): Promise<void> {
+    return this._put(item, options, `${this._kind()}.put`);
+  }
+
+  /** Blocking twin of `put`. */
+  putSync(item: T, options?: Omit<PutOptions, 'signal'>): void {
+    this._putSync(item, options, `${this._kind()}.putSync`);
+  }
+
+  /** `putSync(item, { block: false })`: `QueueFull` at once if there is no room. */
+  putNowait(item: T): void {
+    this._putSync(item, { block: false }, `${this._kind()}.putNowait`);
+  }
+
+  /** Removes and returns an item, waiting for one (see the class comment). */
+  get(options?: GetOptions): Promise<T> {
+    return this._get(options, `${this._kind()}.get`);
+  }
+
+  /** Blocking twin of `get`. */
+  getSync(options?: Omit<GetOptions, 'signal'>): T {
+    return this._getSync(options, `${this._kind()}.getSync`);
+  }
+
+  /** `getSync({ block: false })`: `QueueEmpty` at once if there is no item. */
+  getNowait(): T {
+    return this._getSync({ block: false }, `${this._kind()}.getNowait`);
+  }
+
+  /** Whether the queue is full now (a snapshot; never for an unbounded queue). */
+  full(): boolean {
+    return this._store.full();
+  }
+
+  /**
+   * Marks one item got from the queue as done, for `join()`. `RangeError` if called more times
+   * than items were put.
+   */
+  taskDone(): void {
+    const zero = this._locked(() => {
+      this._store.taskDone();
+      return this._store.unfinished() === 0;
+    });
+    if (zero) this.#doneChanged();
+  }
+
+  #doneChanged(): void {
+    Atomics.add(this._i32, DONE_EV, 1);
+    if (Atomics.load(this._i32, JOINERS) > 0) Atomics.notify(this._i32, DONE_EV);
+  }
+
+  *#joinSteps(): Steps<void> {
+    const i32 = this._i32;
+    for (;;) {
+      const ev = Atomics.load(i32, DONE_EV);
+      if (this._store.unfinished() === 0) return;
+      Atomics.add(i32, JOINERS, 1);
+      const token = enterWait(i32, WHO_JOIN);
+      try {
+        // Counted first, then checked again: a task done in between has bumped DONE_EV.
+        if (this._store.unfinished() === 0) return;
+        yield { i32, index: DONE_EV, value: ev, poll: true } satisfies Park;
+      } finally {
+        Atomics.sub(i32, JOINERS, 1);
+        leaveWait(i32, WHO_JOIN, token);
+      }
+    }
+  }
+
+  /** Waits until every item put has been marked done (`taskDone`). Never throws `QueueShutDown`. */
+  async join(options?: { signal?: AbortSignal }): Promise<void> {
+    const signal = signalOf(optionsOf(options, `${this._kind()}.join`).signal);
+    if (signal?.aborted) throw signal.reason;
+    if (this._store.unfinished() === 0) return;
+    await runAsync(this.#joinSteps(), Number.POSITIVE_INFINITY, signal);
+  }
+
+  /** Blocking twin of `join`. */
+  joinSync(): void {
+    if (this._store.unfinished() === 0) return;
+    runSync(this.#joinSteps(), Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Shuts the queue down: puts throw `QueueShutDown` (blocked ones too); gets return what is left,
+   * then throw it. `immediate: true` discards the items left, counting each as done, so that
+   * `join()` returns once the items already taken are marked done.
+   */
+  shutdown(options?: { immediate?: boolean }): void {
+    const immediate = boolOf(optionsOf(options, `${this._kind()}.shutdown`).immediate, 'immediate', false);
+    const released = this._locked(() => {
+      Atomics.store(this._i32, SHUT, 1);
+      return immediate ? this._store.discardAll() : [];
+    });
+    dropSabs(released, this._store.owner);
+    this._wakeAll();
+    if (immediate) this.#doneChanged();
+  }
+
+  /** @internal */
+  _kind(): string {
+    const kind = this._i32[KIND];
+    return kind === PRIORITY ? 'PriorityQueue' : kind === LIFO ? 'LifoQueue' : 'Queue';
+  }
+
+  [inspect.custom](): string {
+    const w = this._waiters();
+    const shut = Atomics.load(this._i32, SHUT) !== 0 ? ' shutdown' : '';
+    return `<${this._kind()}${shut} size=${this.qsize()} maxsize=${this.maxsize} getters=${w.getters} putters=${w.putters} unfinished=${this._store.unfinished()}>`;
+  }
+}
+
+/** A queue that returns the most recently added item first. Python: `queue.LifoQueue`. */
+export class LifoQueue<T = unknown> extends Queue<T> {
+  /** @internal */
+  static readonly _order: number = LIFO;
+}
+
+/**
+ * A queue that returns the lowest item first: numbers and bigints by value, strings by code
+ * point, arrays element by element like Python tuples (so `[priority, payload]` works with any
+ * payload); equal items in insertion order. Comparing `NaN`, or a number with a string, throws
+ * `TypeError` from the `put` or `get` that meets it, and leaves the queue unchanged.
+ * Python: `queue.PriorityQueue`.
+ */
+export class PriorityQueue<T = unknown> extends Queue<T> {
+  /** @internal */
+  static readonly _order: number = PRIORITY;
+}
+
+/**
+ * An unbounded FIFO queue with no task tracking: `put` never waits. Python: `queue.SimpleQueue`.
+ */
+export class SimpleQueue<T = unknown> extends QueueBase<T> {
+  constructor();
+  /** @internal */
+  constructor(revived: SharedArrayBuffer);
+  constructor(revived?: SharedArrayBuffer) {
+    super(FIFO, 0, revived);
+  }
+
+  /** Adds an item; never waits (the queue is unbounded). */
+  put(item: T, options?: { transfer?: Transferable[] }): void {
+    const o = optionsOf(options, 'SimpleQueue.put');
+    this._putSync(item, { transfer: o.transfer }, 'SimpleQueue.put');
+  }
+
+  /** The same as `put`. */
+  putNowait(item: T): void {
+    this._putSync(item, undefined, 'SimpleQueue.putNowait');
+  }
+
+  /** Removes and returns the oldest item, waiting for one (`QueueEmpty` after `timeout` ms or with `block: false`). */
+  get(options?: GetOptions): Promise<T> {
+    return this._get(options, 'SimpleQueue.get');
+  }
+
+  /** Blocking twin of `get`. */
+  getSync(options?: Omit<GetOptions, 'signal'>): T {
+    return this._getSync(options, 'SimpleQueue.getSync');
+  }
+
+  /** `getSync({ block: false })`. */
+  getNowait(): T {
+    return this._getSync({ block: false }, 'SimpleQueue.getNowait');
+  }
+
+  /** @internal */
+  _kind(): string {
+    return 'SimpleQueue';
+  }
+
+  [inspect.custom](): string {
+    return `<SimpleQueue size=${this.qsize()} getters=${this._waiters().getters}>`;
+  }
+}
+
+for (const [cls, name] of [
+  [Queue, 'Queue'],
+  [LifoQueue, 'LifoQueue'],
+  [PriorityQueue, 'PriorityQueue'],
+  [SimpleQueue, 'SimpleQueue'],
+] as const) {
+  brandClass(cls, name);
+}
+
+/** Revives a queue around its control buffer; its transit reference becomes this object's, or is dropped. */
+function revive<Q extends QueueBase<unknown>>(
+  sab: SharedArrayBuffer | undefined,
+  make: (sab: SharedArrayBuffer) => Q,
+): Q {
+  let made = false;
+  const q = revivePrimitive(sab, (s) => {
+    made = true;
+    return make(s);
+  });
+  if (!made) Atomics.sub(q._i32, QREFS, 1);
+  return q;
+}
+
+defineKind('Queue', (d) => revive(d.sab, (sab) => new Queue(undefined, sab)));
+defineKind('LifoQueue', (d) => revive(d.sab, (sab) => new LifoQueue(undefined, sab)));
+defineKind('PriorityQueue', (d) => revive(d.sab, (sab) => new PriorityQueue(undefined, sab)));
+defineKind('SimpleQueue', (d) => revive(d.sab, (sab) => new SimpleQueue(sab)));
