@@ -17,7 +17,7 @@ import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { countOf, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
 import { type Pending, runAsync, runSync, type Steps } from '../shared/wait.js';
-import { BrokenBarrierError } from '../errors.js';
+import { argRangeError, BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { Condition, type WaitOptions } from './condition.js';
@@ -34,6 +34,9 @@ const WORDS = FIRST_WORD + 4;
 /** `PENDING`: an abort() or reset() asked for while this thread's own action held the lock. */
 const PENDING_ABORT = 1;
 const PENDING_RESET = 2;
+
+/** The most parties the shared `PARTIES` and `COUNT` words can hold. */
+const MAX_PARTIES = 0x7fffffff;
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -90,6 +93,9 @@ export class Barrier extends SharedPrimitive {
       this.#timeout = revived.timeout;
     } else {
       countOf(parties, 'parties', 1);
+      if (parties > MAX_PARTIES) {
+        throw argRangeError(`Expected \`parties\` to be at most ${MAX_PARTIES}, got ${parties}`);
+      }
       const o = optionsOf(options, 'Barrier');
       this.#timeout = timeoutOf(o.timeout);
       this.#action = o.action === undefined ? undefined : describeTarget(o.action, 'the barrier `action`');
