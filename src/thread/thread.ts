@@ -129,7 +129,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** A message from the Worker. */
 export type ResultMessage =
   | { t: 'result'; ok: true; v: unknown; s: boolean }
-  | { t: 'result'; ok: false; e: ErrorRecord | Encoded };
+  | { t: 'result'; ok: false; e: ErrorRecord | Encoded; unsent?: boolean };
 
 const THREAD_BASE = Symbol.for('threadkit.Thread.base');
 
@@ -339,7 +339,7 @@ export class Thread<R = unknown> implements ThreadLike {
     const ident = this.#ident as number;
     // The thread marks itself finished right after posting; mark it here too, so whoever sees the
     // outcome also sees the thread finished.
-    endThread(i32, ident, m.ok ? State.DoneOk : State.DoneError, false);
+    endThread(i32, ident, m.ok || m.unsent ? State.DoneOk : State.DoneError, false);
     this.#results?.close();
     this.#results = undefined;
     if (rt.isMain && !this.#daemon) {
@@ -353,7 +353,9 @@ export class Thread<R = unknown> implements ThreadLike {
       this.#settle({ ok: true, value: decode(m.v, m.s, this.#name) });
     } else {
       const e = m.e as Encoded;
-      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, true);
+      // A return value that could not be sent is not an exception of the target: Python discards
+      // return values, so only a result() that asks for it learns of it.
+      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, !m.unsent);
     }
   }
 

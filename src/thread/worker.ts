@@ -7,7 +7,7 @@ import { type MessagePort, workerData } from 'node:worker_threads';
 import { endThread, runtime, State } from '../shared/runtime.js';
 import '../index.js'; // every kind of primitive must be revivable here
 import { currentThread } from './registry.js';
-import { decode, type Encoded, encode, uncloneableError } from '../wire/codec.js';
+import { decode, type Encoded, encode, encodeThrown, uncloneableError } from '../wire/codec.js';
 import {
   compileSource,
   explainOuterReference,
@@ -15,7 +15,7 @@ import {
   type TargetDescriptor,
   targetsLoaded,
 } from '../wire/target.js';
-import { type Transferable, unwrapMoved } from '../wire/move.js';
+import type { Transferable } from '../wire/move.js';
 import type { Event } from '../sync/event.js';
 import { runPreloads } from './preload.js';
 import type { Job, ResultMessage } from './thread.js';
@@ -90,16 +90,37 @@ function post(message: ResultMessage, transfer: Transferable[] = []): void {
   port.postMessage(message, transfer);
 }
 
-function postError(error: unknown): void {
+/**
+ * Posts what the target threw; or, `unsent`, the error of a return value that could not be sent,
+ * which is no exception of the target (the creator reports it to no excepthook).
+ */
+function postError(error: unknown, unsent = false): void {
   explainOuterReference(error);
   let e: Encoded;
   try {
-    e = encode(error, 'error');
+    e = encodeThrown(error, 'error');
     structuredClone(e.v);
   } catch {
     e = { v: String(error), s: false };
   }
-  post({ t: 'result', ok: false, e });
+  post({ t: 'result', ok: false, e, unsent });
+}
+
+/** Posts the target's return value, moving the buffers of every `move()` found in it. */
+function postResult(value: unknown): void {
+  const transfer = new Set<Transferable>();
+  let e: Encoded;
+  try {
+    e = encode(value, 'result', undefined, transfer);
+  } catch (error) {
+    postError(error, true);
+    return;
+  }
+  try {
+    post({ t: 'result', ok: true, v: e.v, s: e.s }, [...transfer]);
+  } catch (cause) {
+    postError(uncloneableError(e.v, 'result', cause), true);
+  }
 }
 
 // The outcome is posted before the status changes: whoever sees the thread finished (join) can
@@ -108,21 +129,10 @@ function postError(error: unknown): void {
 async function main(): Promise<void> {
   let ok = false;
   try {
-    const { value, transfer } = unwrapMoved(await runJob());
-    let e: Encoded | undefined;
-    try {
-      e = encode(value, 'result');
-    } catch (error) {
-      postError(error);
-    }
-    if (e !== undefined) {
-      try {
-        post({ t: 'result', ok: true, v: e.v, s: e.s }, transfer);
-        ok = true;
-      } catch (cause) {
-        postError(uncloneableError(e.v, 'result', cause));
-      }
-    }
+    postResult(await runJob());
+    // The target returned: a result that could not be sent does not make it a failed thread
+    // (a Lock it holds stays locked, as after any normal return).
+    ok = true;
   } catch (error) {
     postError(error);
   }
