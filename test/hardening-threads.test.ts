@@ -6,6 +6,33 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setExcepthook, Thread } from 'threadkit';
+import { runProgram } from './helpers-thread.js';
+
+describe('excepthook failures and values that are not errors', () => {
+  test('a hook that throws or rejects is reported with the original error; values print with util.inspect', async () => {
+    const r = await runProgram('program-excepthook-failing.mjs');
+    const explain = `exit code ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    assert.equal(r.code, 0, explain);
+    assert.match(r.stdout, /^done$/m, explain);
+    assert.match(
+      r.stderr,
+      /^Exception in thread sync-hook:\nTypeError: real error one\n[\s\S]*?^Exception in threading\.excepthook:\nRangeError: the sync hook broke\n/m,
+      explain,
+    );
+    assert.match(
+      r.stderr,
+      /^Exception in thread async-hook:\nTypeError: real error two\n[\s\S]*?^Exception in threading\.excepthook:\nRangeError: the async hook broke\n/m,
+      explain,
+    );
+    assert.match(r.stderr, /^Exception in thread plain-object:\n\{ plain: 'object', n: 1 \}\n/m, explain);
+    assert.match(
+      r.stderr,
+      /^Exception in thread hook-throws-object:\nError: real error three\n[\s\S]*?^Exception in threading\.excepthook:\n\{ hook: 'object' \}\n/m,
+      explain,
+    );
+    assert.doesNotMatch(r.stderr, /\[object Object\]/, explain);
+  });
+});
 
 describe('a result that cannot be sent, and nobody asked for', () => {
   test('is not reported to the excepthook; a later result() rejects with the TypeError naming result', async () => {
