@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setExcepthook, Thread } from 'threadkit';
+import { setExcepthook, Thread, Timer } from 'threadkit';
 import { runProgram } from './helpers-thread.js';
 
 describe('excepthook failures and values that are not errors', () => {
@@ -58,5 +58,44 @@ describe('a result that cannot be sent, and nobody asked for', () => {
     } finally {
       setExcepthook(undefined);
     }
+  });
+});
+
+describe('targets that do not compile on their own', () => {
+  test('import.meta: says it does not exist in a function target and to pass import.meta.url as an argument', () => {
+    assert.throws(
+      () => new Thread({ target: () => import.meta.url }),
+      (e: Error) =>
+        e instanceof TypeError &&
+        /`import\.meta`/.test(e.message) &&
+        /pass `import\.meta\.url`.* as an argument/.test(e.message) &&
+        !/method shorthand/.test(e.message),
+    );
+  });
+
+  test('any other source that fails to compile shows the compile error', () => {
+    class Holder {
+      #x = 1;
+      reader(): () => number {
+        return () => this.#x;
+      }
+    }
+    assert.throws(
+      () => new Thread({ target: new Holder().reader() }),
+      (e: Error) =>
+        e instanceof TypeError &&
+        /does not compile on its own \(SyntaxError: Private field '#x' must be declared/.test(e.message) &&
+        !/method shorthand/.test(e.message),
+    );
+  });
+});
+
+describe('the empty name', () => {
+  test("name: '' falls back to the default Thread-N name (as Python's `if name:`)", () => {
+    const n = Number(/^Thread-(\d+)$/.exec(new Thread().name)?.[1]);
+    assert.equal(new Thread({ name: '' }).name, `Thread-${n + 1}`);
+    assert.equal(new Thread({ name: '', target: function work() {} }).name, `Thread-${n + 2} (work)`);
+    assert.equal(new Timer(10, function later() {}, { name: '' }).name, `Thread-${n + 3} (later)`);
+    assert.equal(new Thread({ name: 'given' }).name, 'given');
   });
 });

@@ -58,7 +58,7 @@ export interface ThreadOptions<R = unknown> {
   target?: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R>;
   /** Arguments for the target (cloned; primitives and SharedArrayBuffers arrive shared). */
   args?: unknown[];
-  /** Default `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
+  /** Default (also for `''`) `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
   name?: string;
   /** Default: the daemon flag of the creating thread (main: false). */
   daemon?: boolean;
@@ -181,9 +181,10 @@ export class Thread<R = unknown> implements ThreadLike {
     this.#transfer = o.transfer ?? [];
     this.#resourceLimits = o.resourceLimits;
     const targetName = this.#target?.kind === 'module' ? this.#target.name : this.#target?.name;
-    if (o.name !== undefined) this.#name = o.name;
+    if (o.name !== undefined && o.name !== '') this.#name = o.name;
     else {
-      // As Python: only unnamed threads take a number, counted across the whole process.
+      // As Python: only unnamed threads take a number, counted across the whole process; an
+      // empty name counts as none (Python tests `if name:`).
       const n = Atomics.add(i32, H_NAME_SEQ, 1) + 1;
       this.#name = targetName ? `Thread-${n} (${targetName})` : `Thread-${n}`;
     }
