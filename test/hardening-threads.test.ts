@@ -5,8 +5,97 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setExcepthook, Thread, Timer } from 'threadkit';
+import { Lock, setExcepthook, Thread, Timer } from 'threadkit';
 import { runProgram } from './helpers-thread.js';
+
+describe('Thread subclasses with #private and static members', () => {
+  test('private fields start from their initializers; private methods and accessors work in run()', async () => {
+    class Secretive extends Thread {
+      #secret = 40;
+      #items = new Map([['a', 1]]);
+      static #instances = 100;
+      #bump(by: number): number {
+        return this.#secret + by;
+      }
+      get #twice(): number {
+        return this.#bump(1) * 2;
+      }
+      static count(): number {
+        return Secretive.#instances;
+      }
+      setSecret(v: number): void {
+        this.#secret = v;
+      }
+      override run(): unknown {
+        return { bumped: this.#bump(2), twice: this.#twice, items: [...this.#items], count: Secretive.count() };
+      }
+    }
+    const t = new Secretive();
+    t.setSecret(1); // not carried: the thread's copy starts from the initializer
+    t.start();
+    assert.deepEqual(await t.result(), { bumped: 42, twice: 82, items: [['a', 1]], count: 100 });
+  });
+
+  test('a class whose private fields run() never touches runs, even one initialised from an outer variable', async () => {
+    class Quiet extends Thread {
+      // `Lock` is a variable of this module, which the thread cannot see: the field starts undefined.
+      #guard = new Lock();
+      holdsGuard(): boolean {
+        return this.#guard.locked();
+      }
+      override run(): unknown {
+        return 'ran';
+      }
+    }
+    const q = new Quiet();
+    assert.equal(q.holdsGuard(), false);
+    q.start();
+    assert.equal(await q.result(), 'ran');
+  });
+
+  test('static data (cloned at start()) and static methods (by source) are there through this.constructor', async () => {
+    class Base extends Thread {
+      static defaults = { step: 1, tags: ['x'] };
+      static describe(): string {
+        // biome-ignore lint/complexity/noThisInStatic: called on Derived, `this` must be Derived
+        const self = this as typeof Base;
+        return `${self.name} steps by ${self.defaults.step}`;
+      }
+      static get kind(): string {
+        return 'static getter';
+      }
+      static weak = new WeakMap(); // cannot be cloned: left behind, start() does not fail
+      static format = (n: number): string => `#${n}`;
+    }
+    class Derived extends Base {
+      static override defaults = { step: 5, tags: ['y', 'z'] };
+      override run(): unknown {
+        const C = this.constructor as typeof Derived;
+        return {
+          name: C.name,
+          describe: C.describe(),
+          kind: C.kind,
+          defaults: C.defaults,
+          baseDefaults: Object.getPrototypeOf(C).defaults,
+          formatted: C.format(7),
+          weak: Object.hasOwn(Object.getPrototypeOf(C), 'weak'),
+        };
+      }
+    }
+    Derived.defaults = { step: 6, tags: ['changed before start'] };
+    const d = new Derived();
+    d.start();
+    assert.deepEqual(await d.result(), {
+      name: 'Derived',
+      describe: 'Derived steps by 6',
+      kind: 'static getter',
+      defaults: { step: 6, tags: ['changed before start'] },
+      baseDefaults: { step: 1, tags: ['x'] },
+      formatted: '#7',
+      weak: false,
+    });
+  });
+});
 
 describe('excepthook failures and values that are not errors', () => {
   test('a hook that throws or rejects is reported with the original error; values print with util.inspect', async () => {

@@ -44,6 +44,7 @@ import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { reportUncaught } from './excepthook.js';
+import { type ClassDescription, describeSubclass } from './subclass.js';
 import { EXIT_GRACE_MS, watchNonDaemonThreads } from './keepalive.js';
 import { joinIdent, joinIdentSync, localThreads, type ThreadLike } from './registry.js';
 
@@ -72,9 +73,10 @@ export interface Job {
   kind: 'target' | 'class' | 'timer';
   target?: TargetDescriptor;
   args: Encoded;
-  /** For subclasses: the method sources of each class from the most derived up, and own fields. */
-  levels?: string[][];
-  fields?: Encoded;
+  /** For subclasses: the classes from the most derived up, their static data and own fields. */
+  levels?: ClassDescription['levels'];
+  statics?: ClassDescription['statics'];
+  fields?: ClassDescription['fields'];
   /** For Timer: the interval (ms) and the Event that `cancel()` sets. */
   interval?: number;
   cancel?: Encoded;
@@ -226,8 +228,10 @@ export class Thread<R = unknown> implements ThreadLike {
 
   /**
    * What the thread runs. Override it in a subclass: its methods are shipped by source and
-   * `run()` is called in the new thread on a copy of the instance's own fields. Called directly,
-   * the default runs the target in the calling thread.
+   * `run()` is called in the new thread on a copy of the instance's own fields. Static members
+   * travel too (data cloned, methods by source: `this.constructor.x` works); `#private` fields
+   * are not carried but start from their initializers (see `subclass.ts`). Called directly, the
+   * default runs the target in the calling thread.
    */
   run(): unknown {
     const t = this.#rawTarget;
@@ -307,32 +311,7 @@ export class Thread<R = unknown> implements ThreadLike {
     if (this.run === Thread.prototype.run) {
       return { kind: 'target', target: this.#target, args: this.#args };
     }
-    return { kind: 'class', target: this.#target, args: this.#args, ...this.#describeClass() };
-  }
-
-  #describeClass(): { levels: string[][]; fields: Encoded } {
-    const levels: string[][] = [];
-    for (
-      let proto = Object.getPrototypeOf(this) as object | null;
-      proto !== null && !Object.hasOwn(proto, THREAD_BASE);
-      proto = Object.getPrototypeOf(proto) as object | null
-    ) {
-      const methods: string[] = [];
-      for (const key of Reflect.ownKeys(proto)) {
-        if (key === 'constructor') continue;
-        const d = Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor;
-        for (const fn of [d.value, d.get, d.set]) {
-          if (typeof fn !== 'function') continue;
-          const src = Function.prototype.toString.call(fn);
-          if (typeof key === 'symbol' && !src.startsWith('[')) continue;
-          methods.push(src);
-        }
-      }
-      levels.push(methods);
-    }
-    const fields: Record<string, unknown> = {};
-    for (const k of Object.keys(this)) fields[k] = (this as Record<string, unknown>)[k];
-    return { levels, fields: encode(fields, 'this') };
+    return { kind: 'class', target: this.#target, args: this.#args, ...describeSubclass(this, THREAD_BASE) };
   }
 
   #onResult(m: ResultMessage): void {

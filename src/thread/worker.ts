@@ -8,16 +8,11 @@ import { endThread, runtime, State } from '../shared/runtime.js';
 import '../index.js'; // every kind of primitive must be revivable here
 import { currentThread } from './registry.js';
 import { decode, type Encoded, encode, encodeThrown, uncloneableError } from '../wire/codec.js';
-import {
-  compileSource,
-  explainOuterReference,
-  loadTarget,
-  type TargetDescriptor,
-  targetsLoaded,
-} from '../wire/target.js';
+import { explainOuterReference, loadTarget, type TargetDescriptor, targetsLoaded } from '../wire/target.js';
 import type { Transferable } from '../wire/move.js';
 import type { Event } from '../sync/event.js';
 import { runPreloads } from './preload.js';
+import { buildSubclass } from './subclass.js';
 import type { Job, ResultMessage } from './thread.js';
 
 const rt = runtime();
@@ -37,38 +32,26 @@ async function callTarget(target: TargetDescriptor | undefined, a: unknown[]): P
   return fn.apply(undefined, a);
 }
 
-/** A subclass's `run()`: its methods compiled onto a base that looks like the thread. */
+/** A subclass's `run()`: its classes rebuilt on a base that looks like the thread. */
 function buildInstance(j: Job): { run(): unknown } {
-  const base = {
+  class ThreadBase {
     get name(): string {
       return currentThread().name;
-    },
+    }
     get ident(): number {
       return rt.ident;
-    },
+    }
     get daemon(): boolean {
       return rt.daemon;
-    },
+    }
     isAlive(): boolean {
       return true;
-    },
+    }
     run(): unknown {
       return callTarget(j.target, args(j.args));
-    },
-  };
-  let proto: object = base;
-  const levels = j.levels ?? [];
-  for (let k = levels.length - 1; k >= 0; k--) {
-    const methods = levels[k] as string[];
-    const make = compileSource(
-      `function (parent) { return { __proto__: parent, ${methods.join(',\n')} }; }`,
-      `${currentThread().name}.run`,
-    ) as (p: object) => object;
-    proto = make(proto);
+    }
   }
-  const self = Object.create(proto) as { run(): unknown };
-  Object.assign(self, decode(j.fields?.v, j.fields?.s ?? false));
-  return self;
+  return buildSubclass(j, ThreadBase, `${currentThread().name}.run`);
 }
 
 async function runJob(): Promise<unknown> {
