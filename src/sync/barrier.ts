@@ -52,7 +52,7 @@ const PENDING_RESET = 2;
 const RELEASED = 3;
 const BROKEN_CODE = 4;
 
-/** The most parties a barrier can have: what its shared Int32 words can count. */
+/** The most parties the shared `PARTIES` and `COUNT` words can hold. */
 const MAX_PARTIES = 0x7fffffff;
 
 export interface BarrierOptions {

@@ -25,6 +25,7 @@ import { allocNode, at, freeNode, NEXT, NOTIFIED, OWNER, PARK, PREV, WAITING } f
 import { NODE_CAP, runtime } from '../shared/runtime.js';
 import {
   type AcquireOptions,
+  acquireOptionsOf,
   argumentCheck,
   countOrInfinity,
   optionsOf,
@@ -91,11 +92,23 @@ export class Condition extends SharedPrimitive {
     return this.#lock;
   }
 
+  // Options are checked here first, so that a bad one is reported as Condition's, not its lock's.
   acquire(options?: AcquireOptions): Promise<boolean> {
+    if (options !== undefined) {
+      try {
+        acquireOptionsOf(options, 'Condition.acquire');
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.#lock.acquire(options);
   }
 
   acquireSync(options?: Omit<AcquireOptions, 'signal'>): boolean {
+    if (options !== undefined) {
+      rejectSignalInSync(options, 'Condition.acquireSync');
+      acquireOptionsOf(options, 'Condition.acquireSync');
+    }
     return this.#lock.acquireSync(options);
   }
 

@@ -1,6 +1,6 @@
 /** What `Condition` needs from its lock (`Lock` or `RLock`). */
 import { argTypeError } from '../errors.js';
-import type { AcquireOptions } from '../shared/validate.js';
+import { type AcquireOptions, argumentCheck } from '../shared/validate.js';
 import type { Steps } from '../shared/wait.js';
 
 export interface LockLike {
@@ -20,6 +20,7 @@ export async function withAcquired<T>(
   lock: { acquire(): Promise<boolean>; release(): void },
   fn: () => T | PromiseLike<T>,
 ): Promise<Awaited<T>> {
+  if (typeof fn !== 'function') throw argTypeError(argumentCheck('fn', 'a function', fn));
   await lock.acquire();
   try {
     return await fn();
@@ -28,14 +29,41 @@ export async function withAcquired<T>(
   }
 }
 
-/** The blocking twin of `withAcquired`. */
+function isThenable(value: unknown): boolean {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * The blocking twin of `withAcquired`. It cannot hold the lock across an `await`: an async `fn`
+ * is refused before the lock is taken, and a `fn` that returns a promise anyway throws once the
+ * lock is released, rather than leave its body running unprotected without a word.
+ */
 export function withAcquiredSync<T>(lock: { acquireSync(): boolean; release(): void }, fn: () => T): T {
+  if (typeof fn !== 'function') throw argTypeError(argumentCheck('fn', 'a function', fn));
+  if (Object.prototype.toString.call(fn) === '[object AsyncFunction]') {
+    throw argTypeError(
+      `Expected \`fn\` to be a synchronous function, got an async function${fn.name ? ` (${fn.name})` : ''}: ` +
+        'withLockSync would release the lock at its first await. Use `await withLock(fn)`',
+    );
+  }
   lock.acquireSync();
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } finally {
     lock.release();
   }
+  if (isThenable(result)) {
+    throw argTypeError(
+      '`fn` returned a promise, but withLockSync released the lock as soon as `fn` returned, before the ' +
+        'promise settled: use `await withLock(fn)` to hold the lock until it does',
+    );
+  }
+  return result;
 }
 
 /** Sync forms cannot observe an AbortSignal: passing one is a mistake worth reporting. */

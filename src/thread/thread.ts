@@ -45,6 +45,7 @@ import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { reportUncaught } from './excepthook.js';
+import { type ClassDescription, describeSubclass } from './subclass.js';
 import { EXIT_GRACE_MS, watchNonDaemonThreads } from './keepalive.js';
 import { launchWorker, workerExecArgv } from './launch.js';
 import { joinIdent, joinIdentSync, localThreads, type ThreadLike } from './registry.js';
@@ -60,7 +61,7 @@ export interface ThreadOptions<R = unknown> {
   target?: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R>;
   /** Arguments for the target (cloned; primitives and SharedArrayBuffers arrive shared). */
   args?: unknown[];
-  /** Default `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
+  /** Default (also for `''`) `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
   name?: string;
   /** Default: the daemon flag of the creating thread (main: false). */
   daemon?: boolean;
@@ -100,9 +101,10 @@ export interface Job {
   kind: 'target' | 'class' | 'timer';
   target?: TargetDescriptor;
   args: Encoded;
-  /** For subclasses: the method sources of each class from the most derived up, and own fields. */
-  levels?: string[][];
-  fields?: Encoded;
+  /** For subclasses: the classes from the most derived up, their static data and own fields. */
+  levels?: ClassDescription['levels'];
+  statics?: ClassDescription['statics'];
+  fields?: ClassDescription['fields'];
   /** For Timer: the interval (ms) and the Event that `cancel()` sets. */
   interval?: number;
   cancel?: Encoded;
@@ -127,7 +129,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** A message from the Worker. */
 export type ResultMessage =
   | { t: 'result'; ok: true; v: unknown; s: boolean }
-  | { t: 'result'; ok: false; e: ErrorRecord | Encoded };
+  | { t: 'result'; ok: false; e: ErrorRecord | Encoded; unsent?: boolean };
 
 const THREAD_BASE = Symbol.for('threadkit.Thread.base');
 
@@ -181,9 +183,10 @@ export class Thread<R = unknown> implements ThreadLike {
     this.#transfer = o.transfer ?? [];
     this.#resourceLimits = o.resourceLimits;
     const targetName = this.#target?.kind === 'module' ? this.#target.name : this.#target?.name;
-    if (o.name !== undefined) this.#name = o.name;
+    if (o.name !== undefined && o.name !== '') this.#name = o.name;
     else {
-      // As Python: only unnamed threads take a number, counted across the whole process.
+      // As Python: only unnamed threads take a number, counted across the whole process; an
+      // empty name counts as none (Python tests `if name:`).
       const n = Atomics.add(i32, H_NAME_SEQ, 1) + 1;
       this.#name = targetName ? `Thread-${n} (${targetName})` : `Thread-${n}`;
     }
@@ -225,8 +228,10 @@ export class Thread<R = unknown> implements ThreadLike {
 
   /**
    * What the thread runs. Override it in a subclass: its methods are shipped by source and
-   * `run()` is called in the new thread on a copy of the instance's own fields. Called directly,
-   * the default runs the target in the calling thread.
+   * `run()` is called in the new thread on a copy of the instance's own fields. Static members
+   * travel too (data cloned, methods by source: `this.constructor.x` works); `#private` fields
+   * are not carried but start from their initializers (see `subclass.ts`). Called directly, the
+   * default runs the target in the calling thread.
    */
   run(): unknown {
     const t = this.#rawTarget;
@@ -361,32 +366,7 @@ export class Thread<R = unknown> implements ThreadLike {
     if (this.run === Thread.prototype.run) {
       return { kind: 'target', target: this.#target, args: this.#args };
     }
-    return { kind: 'class', target: this.#target, args: this.#args, ...this.#describeClass() };
-  }
-
-  #describeClass(): { levels: string[][]; fields: Encoded } {
-    const levels: string[][] = [];
-    for (
-      let proto = Object.getPrototypeOf(this) as object | null;
-      proto !== null && !Object.hasOwn(proto, THREAD_BASE);
-      proto = Object.getPrototypeOf(proto) as object | null
-    ) {
-      const methods: string[] = [];
-      for (const key of Reflect.ownKeys(proto)) {
-        if (key === 'constructor') continue;
-        const d = Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor;
-        for (const fn of [d.value, d.get, d.set]) {
-          if (typeof fn !== 'function') continue;
-          const src = Function.prototype.toString.call(fn);
-          if (typeof key === 'symbol' && !src.startsWith('[')) continue;
-          methods.push(src);
-        }
-      }
-      levels.push(methods);
-    }
-    const fields: Record<string, unknown> = {};
-    for (const k of Object.keys(this)) fields[k] = (this as Record<string, unknown>)[k];
-    return { levels, fields: encode(fields, 'this') };
+    return { kind: 'class', target: this.#target, args: this.#args, ...describeSubclass(this, THREAD_BASE) };
   }
 
   #onResult(m: ResultMessage): void {
@@ -394,7 +374,7 @@ export class Thread<R = unknown> implements ThreadLike {
     const ident = this.#ident as number;
     // The thread marks itself finished right after posting; mark it here too, so whoever sees the
     // outcome also sees the thread finished.
-    endThread(i32, ident, m.ok ? State.DoneOk : State.DoneError, false);
+    endThread(i32, ident, m.ok || m.unsent ? State.DoneOk : State.DoneError, false);
     this.#results?.close();
     this.#results = undefined;
     const worker = this.#worker;
@@ -407,7 +387,9 @@ export class Thread<R = unknown> implements ThreadLike {
       this.#settle({ ok: true, value: decode(m.v, m.s, this.#name) });
     } else {
       const e = m.e as Encoded;
-      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, true);
+      // A return value that could not be sent is not an exception of the target: Python discards
+      // return values, so only a result() that asks for it learns of it.
+      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, !m.unsent);
     }
   }
 

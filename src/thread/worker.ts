@@ -7,17 +7,12 @@ import { type MessagePort, workerData } from 'node:worker_threads';
 import { endThread, runtime, State } from '../shared/runtime.js';
 import '../index.js'; // every kind of primitive must be revivable here
 import { currentThread } from './registry.js';
-import { decode, type Encoded, encode, uncloneableError } from '../wire/codec.js';
-import {
-  compileSource,
-  explainOuterReference,
-  loadTarget,
-  type TargetDescriptor,
-  targetsLoaded,
-} from '../wire/target.js';
-import { type Transferable, unwrapMoved } from '../wire/move.js';
+import { decode, type Encoded, encode, encodeThrown, uncloneableError } from '../wire/codec.js';
+import { explainOuterReference, loadTarget, type TargetDescriptor, targetsLoaded } from '../wire/target.js';
+import type { Transferable } from '../wire/move.js';
 import type { Event } from '../sync/event.js';
 import { runPreloads } from './preload.js';
+import { buildSubclass } from './subclass.js';
 import type { Job, ResultMessage } from './thread.js';
 
 const rt = runtime();
@@ -37,38 +32,26 @@ async function callTarget(target: TargetDescriptor | undefined, a: unknown[]): P
   return fn.apply(undefined, a);
 }
 
-/** A subclass's `run()`: its methods compiled onto a base that looks like the thread. */
+/** A subclass's `run()`: its classes rebuilt on a base that looks like the thread. */
 function buildInstance(j: Job): { run(): unknown } {
-  const base = {
+  class ThreadBase {
     get name(): string {
       return currentThread().name;
-    },
+    }
     get ident(): number {
       return rt.ident;
-    },
+    }
     get daemon(): boolean {
       return rt.daemon;
-    },
+    }
     isAlive(): boolean {
       return true;
-    },
+    }
     run(): unknown {
       return callTarget(j.target, args(j.args));
-    },
-  };
-  let proto: object = base;
-  const levels = j.levels ?? [];
-  for (let k = levels.length - 1; k >= 0; k--) {
-    const methods = levels[k] as string[];
-    const make = compileSource(
-      `function (parent) { return { __proto__: parent, ${methods.join(',\n')} }; }`,
-      `${currentThread().name}.run`,
-    ) as (p: object) => object;
-    proto = make(proto);
+    }
   }
-  const self = Object.create(proto) as { run(): unknown };
-  Object.assign(self, decode(j.fields?.v, j.fields?.s ?? false));
-  return self;
+  return buildSubclass(j, ThreadBase, `${currentThread().name}.run`);
 }
 
 async function runJob(): Promise<unknown> {
@@ -90,16 +73,37 @@ function post(message: ResultMessage, transfer: Transferable[] = []): void {
   port.postMessage(message, transfer);
 }
 
-function postError(error: unknown): void {
+/**
+ * Posts what the target threw; or, `unsent`, the error of a return value that could not be sent,
+ * which is no exception of the target (the creator reports it to no excepthook).
+ */
+function postError(error: unknown, unsent = false): void {
   explainOuterReference(error);
   let e: Encoded;
   try {
-    e = encode(error, 'error');
+    e = encodeThrown(error, 'error');
     structuredClone(e.v);
   } catch {
     e = { v: String(error), s: false };
   }
-  post({ t: 'result', ok: false, e });
+  post({ t: 'result', ok: false, e, unsent });
+}
+
+/** Posts the target's return value, moving the buffers of every `move()` found in it. */
+function postResult(value: unknown): void {
+  const transfer = new Set<Transferable>();
+  let e: Encoded;
+  try {
+    e = encode(value, 'result', undefined, transfer);
+  } catch (error) {
+    postError(error, true);
+    return;
+  }
+  try {
+    post({ t: 'result', ok: true, v: e.v, s: e.s }, [...transfer]);
+  } catch (cause) {
+    postError(uncloneableError(e.v, 'result', cause), true);
+  }
 }
 
 // The outcome is posted before the status changes: whoever sees the thread finished (join) can
@@ -108,21 +112,10 @@ function postError(error: unknown): void {
 async function main(): Promise<void> {
   let ok = false;
   try {
-    const { value, transfer } = unwrapMoved(await runJob());
-    let e: Encoded | undefined;
-    try {
-      e = encode(value, 'result');
-    } catch (error) {
-      postError(error);
-    }
-    if (e !== undefined) {
-      try {
-        post({ t: 'result', ok: true, v: e.v, s: e.s }, transfer);
-        ok = true;
-      } catch (cause) {
-        postError(uncloneableError(e.v, 'result', cause));
-      }
-    }
+    postResult(await runJob());
+    // The target returned: a result that could not be sent does not make it a failed thread
+    // (a Lock it holds stays locked, as after any normal return).
+    ok = true;
   } catch (error) {
     postError(error);
   }

@@ -22,6 +22,7 @@ import { argTypeError } from '../errors.js';
 import { describe } from '../shared/validate.js';
 import { type ErrorRecord, errorToRecord, isError, recordToError } from './errors.js';
 import { isShareable, reviverOf, SHARE, type ShareDescriptor, UNSHARE, UNSHAREABLE } from './kinds.js';
+import { movedOf, type Transferable } from './move.js';
 
 const TAG = '\u0000threadkit';
 
@@ -74,15 +75,20 @@ class Encoder {
   /** A back-reference reached a container still being walked and not (yet) copied. */
   backEdge = false;
   private readonly open = new Set<object>();
+  /** A `move()` wrapper was replaced by its value: a copy on the path to it, as for a marker. */
+  moved = false;
 
   /**
    * `copyAll`: copy every plain container before walking it. Copy-on-write alone goes wrong on a
    * cycle: a back-reference met before the container is copied points at the original, whose
    * primitives were never replaced. `encode` re-runs in this mode when that happened.
+   * `transfer`: given for a target's result, where `move()` wrappers are unwrapped at any depth
+   * and their buffers collected here.
    */
   constructor(
     private readonly sabs?: SharedArrayBuffer[],
     private readonly copyAll = false,
+    private readonly transfer?: Set<Transferable>,
     /** Descriptors of the shareables met, kept across both passes: a `[SHARE]()` runs once per object. */
     readonly shared = new Map<object, ShareDescriptor>(),
   ) {}
@@ -115,6 +121,14 @@ class Encoder {
       return known;
     }
     if (isShareable(obj)) return this.share(obj, path);
+    const moved = this.transfer === undefined ? undefined : movedOf(obj);
+    if (moved !== undefined) {
+      this.moved = true;
+      for (const t of moved.transfer) this.transfer?.add(t);
+      const v = this.encode(moved.value, path);
+      this.seen.set(obj, v);
+      return v;
+    }
     const unshareable = (obj as Record<symbol, unknown>)[UNSHAREABLE];
     if (unshareable !== undefined) {
       throw argTypeError(`${path} is ${String(unshareable)}, which cannot be sent to another thread`);
@@ -253,25 +267,36 @@ class Encoder {
   }
 }
 
-/** Encodes a value for another thread; throws TypeError naming `path` for what cannot travel. */
-export function encode(value: unknown, path: string, sabs?: SharedArrayBuffer[]): Encoded {
-  return encodeWith(value, path, sabs, new Map());
+/**
+ * Encodes a value for another thread; throws TypeError naming `path` for what cannot travel.
+ * With `transfer` (a target's result), each `move()` found at any depth is replaced by its value
+ * and its buffers are added to `transfer`.
+ */
+export function encode(
+  value: unknown,
+  path: string,
+  sabs?: SharedArrayBuffer[],
+  transfer?: Set<Transferable>,
+): Encoded {
+  return encodeWith(value, path, sabs, transfer, new Map());
 }
 
 function encodeWith(
   value: unknown,
   path: string,
   sabs: SharedArrayBuffer[] | undefined,
+  transfer: Set<Transferable> | undefined,
   shared: Map<object, ShareDescriptor>,
 ): Encoded {
   if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
     return { v: value, s: false };
   try {
-    const e = new Encoder(sabs, false, shared);
+    const e = new Encoder(sabs, false, transfer, shared);
     const v = e.encode(value, path);
-    if (!(e.backEdge && e.special)) return { v, s: e.special };
+    if (!(e.backEdge && (e.special || e.moved))) return { v, s: e.special };
     sabs?.splice(0);
-    const again = new Encoder(sabs, true, shared);
+    transfer?.clear();
+    const again = new Encoder(sabs, true, transfer, shared);
     return { v: again.encode(value, path), s: again.special };
   } catch (e) {
     unshare(shared);
@@ -291,6 +316,17 @@ function unshare(shared: Map<object, ShareDescriptor>): void {
  */
 export function discardEncoded(e: Encoded): void {
   if (e.s) decode(e.v, e.s);
+}
+
+/**
+ * Encodes what a target threw. An error is marked as thrown, so that the receiver appends its
+ * stack to the local one (SPEC rule 4); the same error sent as data keeps its stack unchanged.
+ */
+export function encodeThrown(error: unknown, path: string): Encoded {
+  const e = encode(error, path);
+  const top = e.v as Partial<Marker> | null;
+  if (typeof top === 'object' && top !== null && top[TAG] === 'e') (top as { r: ErrorRecord }).r.thrown = true;
+  return e;
 }
 
 class Reviver {
@@ -429,7 +465,7 @@ export function uncloneableError(value: unknown, path: string, cause: unknown): 
 export function encodeToBytes(value: unknown, path: string): { bytes: Uint8Array; sabs: SharedArrayBuffer[] } {
   const sabs: SharedArrayBuffer[] = [];
   const shared = new Map<object, ShareDescriptor>();
-  const { v, s } = encodeWith(value, path, sabs, shared);
+  const { v, s } = encodeWith(value, path, sabs, undefined, shared);
   const ser = new Serializer();
   ser.writeHeader();
   try {

@@ -29,6 +29,24 @@ export interface ErrorRecord {
   hasCause: boolean;
   errors?: unknown[];
   p: Record<string, unknown>;
+  /** Set when the error was thrown (it escaped a target), not passed as data. */
+  thrown?: boolean;
+}
+
+/**
+ * The built-in class an error is an instance of, nearest first: a user class extending
+ * `TypeError` arrives as a TypeError (named after the user's class), not as a plain Error.
+ */
+function nearestBuiltin(error: Error): string {
+  for (
+    let p = Object.getPrototypeOf(error) as object | null;
+    p !== null;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
+    const c = builtinByProto.get(p);
+    if (c !== undefined) return c;
+  }
+  return 'Error';
 }
 
 export function isError(value: object): boolean {
@@ -49,10 +67,11 @@ export function errorToRecord(error: Error, encodePart: (value: unknown, key: st
   let c: string;
   if (error instanceof DOMException) c = 'DOMException';
   else if (error instanceof AggregateError) c = 'AggregateError';
-  else c = threadkitClassOf(error) ?? builtinByProto.get(Object.getPrototypeOf(error) as object) ?? 'Error';
+  else c = threadkitClassOf(error) ?? nearestBuiltin(error);
   const ctorName = (error as { constructor?: { name?: unknown } }).constructor?.name;
-  // The name: an own one; else the class's (a user class extending Error or a threadkit error
-  // arrives as that base, named after the user's class), unless its prototype names it.
+  // The name: an own one; else the class's (a user class extending a built-in error class or a
+  // threadkit error arrives as that base, named after the user's class), unless its prototype
+  // names it.
   let n = String(error.name);
   const ctor = (error as { constructor?: object }).constructor;
   const ownClass = ctor !== undefined && Object.hasOwn(ctor, Symbol.for('threadkit.error.ownBrand'));
@@ -77,13 +96,16 @@ export function errorToRecord(error: Error, encodePart: (value: unknown, key: st
       // Dropped: an own property that cannot be cloned (SPEC: "own properties that cannot be cloned are dropped").
     }
   }
-  const record: ErrorRecord = { c, n, m: String(error.message), st: error.stack, hasCause: 'cause' in error, p };
-  if (record.hasCause) {
+  const record: ErrorRecord = { c, n, m: String(error.message), st: error.stack, hasCause: false, p };
+  if ('cause' in error) {
     try {
-      record.cause = encodePart(error.cause, 'cause');
-      structuredClone(record.cause);
+      const cause = encodePart(error.cause, 'cause');
+      structuredClone(cause);
+      record.cause = cause;
+      record.hasCause = true;
     } catch {
-      record.cause = String(error.cause);
+      // Dropped like any own property that cannot be cloned: a stringified cause would claim
+      // to be data that the error never held.
     }
   }
   if (c === 'AggregateError') {
@@ -147,16 +169,16 @@ export function recordToError(
     }
   }
   if (r.st !== undefined) {
-    // SPEC: the stack of the thread that threw is appended to the local one.
-    const where = threadName ? `thread ${threadName}` : 'another thread';
-    // The local frames are threadkit's own message handling: keep only the user's, if any.
-    const local = (error.stack ?? `${r.n}: ${r.m}`).split('\n').filter((line) => !isInternalFrame(line));
-    Object.defineProperty(error, 'stack', {
-      value: `${local.join('\n')}\n    --- thrown in ${where}: ---\n${r.st}`,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
+    let stack = r.st;
+    if (r.thrown) {
+      // SPEC: the stack of the thread that threw is appended to the local one. Only for a throw:
+      // an error passed as data keeps its stack as it was, or every hop would add a section.
+      const where = threadName ? `thread ${threadName}` : 'another thread';
+      // The local frames are threadkit's own message handling: keep only the user's, if any.
+      const local = (error.stack ?? `${r.n}: ${r.m}`).split('\n').filter((line) => !isInternalFrame(line));
+      stack = `${local.join('\n')}\n    --- thrown in ${where}: ---\n${r.st}`;
+    }
+    Object.defineProperty(error, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
   }
   return error;
 }

@@ -1,7 +1,7 @@
 /**
  * `move(value, transfer?)`: a target's way to move its result's buffers back instead of copying
- * them (SPEC rule 3). The bootstrap recognises the wrapper by a `Symbol.for` brand, so it works
- * whichever copy of the package the target imported.
+ * them (SPEC rule 3). The codec recognises the wrapper, at any depth of a result, by a `Symbol.for`
+ * brand, so it works whichever copy of the package the target imported.
  */
 import { argTypeError } from '../errors.js';
 
@@ -44,13 +44,9 @@ export function move<T>(value: T, transfer?: Transferable[]): T {
   return moved as unknown as T;
 }
 
-/** Unwraps a `move()` result: the value and what to transfer. */
-export function unwrapMoved(result: unknown): { value: unknown; transfer: Transferable[] } {
-  if (typeof result === 'object' && result !== null && (result as Record<symbol, unknown>)[MOVED] === true) {
-    const m = result as Moved<unknown>;
-    return { value: m.value, transfer: m.transfer };
-  }
-  return { value: result, transfer: [] };
+/** The `move()` wrapper `value` is, if it is one (the codec unwraps them at any depth of a result). */
+export function movedOf(value: object): Moved<unknown> | undefined {
+  return (value as Record<symbol, unknown>)[MOVED] === true ? (value as Moved<unknown>) : undefined;
 }
 
 /** What `transfer` options accept: ArrayBuffers, MessagePorts and the other transferables. */

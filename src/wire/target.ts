@@ -90,16 +90,33 @@ export function functionSource(fn: (...args: any[]) => unknown, what: string): s
   }
   if (/^class\b/.test(src)) throw argTypeError(`${what} cannot be a class (${fn.name}): expected ${accepted}`);
   try {
-    // Method shorthand (`run() {}`), getters and the like are not expressions on their own.
     new Function(`return (${src}\n)`);
-  } catch {
-    throw argTypeError(
-      `${what} cannot be a method shorthand or accessor (${fn.name || 'anonymous'}): expected ${accepted}. ` +
-        'Write it as `name: function (…) {…}` or an arrow function',
-    );
+  } catch (e) {
+    throw argTypeError(uncompiledMessage(src, e, `${what} (${fn.name || 'anonymous'})`, accepted));
   }
   checked.add(src);
   return src;
+}
+
+/** Why a function's source does not compile on its own, the way the thread will compile it. */
+function uncompiledMessage(src: string, error: unknown, what: string, accepted: string): string {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (detail.includes('import.meta')) {
+    return (
+      `${what} uses \`import.meta\`, which does not exist in a function target (it is compiled on its own, ` +
+      'outside any module): pass `import.meta.url`, or a URL resolved with `import.meta.resolve`, as an argument'
+    );
+  }
+  try {
+    // Method shorthand (`run() {}`), getters and the like are object members, not expressions.
+    new Function(`return ({${src}\n})`);
+  } catch {
+    return `${what} does not compile on its own (${detail}): expected ${accepted}`;
+  }
+  return (
+    `${what} cannot be a method shorthand or accessor: expected ${accepted}. ` +
+    'Write it as `name: function (…) {…}` or an arrow function'
+  );
 }
 
 /** Checks a target given to Thread/Timer/pool/Barrier and describes it for shipping. */
