@@ -14,6 +14,14 @@ export {
   ThreadExitError,
   TimeoutError,
 } from './errors.js';
+export {
+  type GetOptions,
+  LifoQueue,
+  PriorityQueue,
+  type PutOptions,
+  Queue,
+  SimpleQueue,
+} from './queue/queue.js';
 export type { AcquireOptions } from './shared/validate.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
 export { Condition, type WaitOptions } from './sync/condition.js';

@@ -41,6 +41,8 @@ export const OWNER = 3;
 export const WAITING = 1;
 export const NOTIFIED = 2;
 export const LEDGER = 3;
+/** Park words from here up are codes a notifier chose (`Condition._notify`: a Barrier's outcomes). */
+export const FIRST_NOTIFY_CODE = 4;
 
 /** Word index of field `f` of node `n`. */
 export function at(n: number, f: number): number {

@@ -32,6 +32,7 @@ import { type Pending, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argRangeError, BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
+import { FIRST_NOTIFY_CODE } from '../shared/nodes.js';
 import { Condition, POLLED, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
 import { Lock } from './lock.js';
@@ -48,9 +49,9 @@ const WORDS = FIRST_WORD + 5;
 const PENDING_ABORT = 1;
 const PENDING_RESET = 2;
 
-/** The codes waiters are woken with (`Condition._notify`; 1 and 2 are the condition's own). */
-const RELEASED = 3;
-const BROKEN_CODE = 4;
+/** The codes waiters are woken with (`Condition._notify`; see `shared/nodes.ts` for the others). */
+const RELEASED = FIRST_NOTIFY_CODE;
+const BROKEN_CODE = FIRST_NOTIFY_CODE + 1;
 
 /** The most parties the shared `PARTIES` and `COUNT` words can hold. */
 const MAX_PARTIES = 0x7fffffff;
