@@ -50,6 +50,24 @@ const VIEWS = [
   DataView,
 ] as const;
 
+/** The tag of a value kept in its entry, or 0 if it needs a record (`imageOf`). */
+export function smallTag(item: unknown): number {
+  switch (typeof item) {
+    case 'number':
+      return T_NUM;
+    case 'string':
+      return item.length <= INLINE_UNITS ? T_STR : 0;
+    case 'boolean':
+      return item ? T_TRUE : T_FALSE;
+    case 'undefined':
+      return T_UNDEF;
+    case 'object':
+      return item === null ? T_NULL : 0;
+    default:
+      return 0;
+  }
+}
+
 /** What a put writes: an inline value, or the parts of a record. */
 export interface Image {
   tag: number;
@@ -158,6 +176,6 @@ export function stringOf(bytes: Uint8Array): string {
 }
 
 /** Rebuilds a `F_V8` value, given the buffers it references. */
-export function valueOf(bytes: Uint8Array, sabs: readonly SharedArrayBuffer[]): unknown {
+export function recordValue(bytes: Uint8Array, sabs: readonly SharedArrayBuffer[]): unknown {
   return decodeFromBytes(bytes, sabs);
 }

@@ -28,12 +28,14 @@ import { countWaiters, enterWait, leaveWait } from '../sync/waiters.js';
 import { defineKind, SHARE, type ShareDescriptor, UNSHARE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { dropSabs, holdSabs, releaseOwner } from '../wire/sabs.js';
-import { type Image, imageOf, T_REC } from './item.js';
+import { type Image, imageOf, smallTag, T_REC } from './item.js';
 import { encodeKey, type Key, keyOf } from './priority.js';
 import {
   CONTROL_WORDS,
   DONE_EV,
-  decodeTaken,
+  GETS,
+  PUTS,
+  decodeRecord,
   FIFO,
   GET_EV,
   GETTERS,
@@ -41,13 +43,15 @@ import {
   KIND,
   LIFO,
   MAXSIZE,
-  MUTEX,
+  HEAD,
   PRIORITY,
   PUT_EV,
   PUTTERS,
   QREFS,
   QueueStore,
+  RecordRef,
   SHUT,
+  TAIL,
   type Taken,
   WHO_GET,
   WHO_JOIN,
@@ -114,6 +118,32 @@ function transferOf(value: unknown): Transferable[] {
   return value;
 }
 
+const NO_IDS: number[] = [];
+/** Which end of the queue an operation works on (`store.ts`: the mutexes it takes). */
+const PUT_SIDE = 1;
+const GET_SIDE = 2;
+const BOTH = 3;
+const TAIL_ONLY = [TAIL] as const;
+const HEAD_ONLY = [HEAD] as const;
+const TAIL_HEAD = [TAIL, HEAD] as const;
+/** `#putLocked`: the index must grow and the head mutex is not free. */
+const NEED_HEAD = Symbol('need head');
+/** `take`'s answers that are not items: the queue is empty; the mutex was busy (no attempt). */
+const EMPTY = Symbol('empty');
+const BUSY = Symbol('busy');
+
+function fullError(timeout: number): QueueFull {
+  return new QueueFull(
+    timeout === 0 ? 'put() with block: false on a full queue' : `put() found the queue full for ${timeout} ms`,
+  );
+}
+
+function emptyError(timeout: number): QueueEmpty {
+  return new QueueEmpty(
+    timeout === 0 ? 'get() with block: false on an empty queue' : `get() found the queue empty for ${timeout} ms`,
+  );
+}
+
 /** What a put carries into the store: its image, its held buffers, its sort key. */
 interface Prepared {
   img: Image;
@@ -128,11 +158,17 @@ interface Prepared {
 abstract class QueueBase<T> extends SharedPrimitive {
   /** @internal */
   readonly _store: QueueStore;
+  /** Puts and gets both take both mutexes (LIFO, PriorityQueue). */
+  readonly #bothEnds: boolean;
+  /** Small values may skip the image (not a PriorityQueue, whose items need a key). */
+  readonly #small: boolean;
 
   protected constructor(kind: number, maxsize: number, sab: SharedArrayBuffer | undefined) {
     super(CONTROL_WORDS, sab);
     if (sab === undefined) QueueStore.init(this._i32, kind, maxsize);
     this._store = new QueueStore(this._i32.buffer as SharedArrayBuffer, uidOf(this._i32));
+    this.#bothEnds = this._store.bothEnds;
+    this.#small = this._store.kind !== PRIORITY;
     finalizer.register(this, { i32: this._i32, owner: this._store.owner });
   }
 
@@ -147,21 +183,44 @@ abstract class QueueBase<T> extends SharedPrimitive {
     Atomics.sub(this._i32, QREFS, 1);
   }
 
-  // ---- the mutex --------------------------------------------------------------------------
+  // ---- the mutexes ------------------------------------------------------------------------
 
-  #lockNow(): boolean {
-    if (!tryLock(this._i32, MUTEX)) return false;
+  /** The mutexes an operation on `side` holds, in the order they are taken (`store.ts`). */
+  #locks(side: number): readonly number[] {
+    if (side === BOTH || this.#bothEnds) return TAIL_HEAD;
+    return side === PUT_SIDE ? TAIL_ONLY : HEAD_ONLY;
+  }
+
+  /** Takes the side's mutexes if they are free now. */
+  #tryEnter(side: number): boolean {
+    const i32 = this._i32;
+    const locks = this.#locks(side);
+    if (!tryLock(i32, locks[0] as number)) return false;
+    if (locks.length > 1 && !tryLock(i32, locks[1] as number)) {
+      unlock(i32, locks[0] as number);
+      return false;
+    }
     this._store.recover();
     return true;
   }
 
-  *#lockSteps(): Steps<void> {
-    yield* lockSteps(this._i32, MUTEX);
+  *#enterSteps(side: number): Steps<void> {
+    for (const lock of this.#locks(side)) yield* lockSteps(this._i32, lock);
     this._store.recover();
   }
 
-  #unlock(): void {
-    unlock(this._i32, MUTEX);
+  #leave(side: number): void {
+    const locks = this.#locks(side);
+    for (let k = locks.length - 1; k >= 0; k--) unlock(this._i32, locks[k] as number);
+  }
+
+  /** Runs `fn` holding the side's mutexes (taken with `enterSteps` or `tryEnter`), releasing them after. */
+  #inside<R>(side: number, fn: () => R): R {
+    try {
+      return fn();
+    } finally {
+      this.#leave(side);
+    }
   }
 
   // ---- put --------------------------------------------------------------------------------
@@ -174,76 +233,106 @@ abstract class QueueBase<T> extends SharedPrimitive {
       key = keyOf(item);
       if (img.tag === T_REC) img.key = encodeKey(key);
     }
-    const sabIds = holdSabs(img.sabs, this._store.owner);
+    const sabIds = img.sabs.length === 0 ? NO_IDS : holdSabs(img.sabs, this._store.owner);
     return { img, sabIds, key };
   }
 
-  /** Under the mutex: adds the item if there is room. `false`: full. Throws QueueShutDown, TypeError. */
-  #putLocked(p: Prepared): boolean {
-    const i32 = this._i32;
-    if (Atomics.load(i32, SHUT) !== 0) throw new QueueShutDown('put() on a queue that is shut down');
-    if (this._store.full()) return false;
-    this._store.put(p.img, p.sabIds, p.key);
-    Atomics.add(i32, PUT_EV, 1);
+  /**
+   * With the put side held: adds the item if there is room. `false`: full; `NEED_HEAD`: the
+   * index must grow, which needs the head mutex too, not free now. Throws QueueShutDown, TypeError.
+   */
+  #putLocked(p: Prepared | undefined, tag: number, item: T): boolean | typeof NEED_HEAD {
+    const store = this._store;
+    if (Atomics.load(this._i32, SHUT) !== 0) throw new QueueShutDown('put() on a queue that is shut down');
+    if (store.full()) return false;
+    if (store.needsRoom()) {
+      if (this.#bothEnds) store.grow();
+      else if (tryLock(this._i32, HEAD)) this.#inside(GET_SIDE, () => store.grow());
+      else return NEED_HEAD;
+    }
+    if (p === undefined) store.putSmall(tag, item);
+    else store.put(p.img, p.sabIds, p.key);
     return true;
   }
 
+  /** After a put, with the mutexes released: wakes a getter, if one may be sleeping. */
   #afterPut(): void {
-    if (Atomics.load(this._i32, GETTERS) > 0) Atomics.notify(this._i32, PUT_EV, 1);
-  }
-
-  /** One attempt without waiting, if the mutex is free: true (done), false (full), undefined (busy). */
-  #tryPut(p: Prepared): boolean | undefined {
-    if (!this.#lockNow()) return undefined;
-    let ok: boolean;
-    try {
-      ok = this.#putLocked(p);
-    } finally {
-      this.#unlock();
+    const i32 = this._i32;
+    if (Atomics.load(i32, GETTERS) > 0) {
+      Atomics.add(i32, PUT_EV, 1);
+      Atomics.notify(i32, PUT_EV, 1);
     }
-    if (ok) this.#afterPut();
-    return ok;
   }
 
+  /** One attempt, if the mutexes are free: true (done), false (full), BUSY (not tried). */
+  #tryPut(p: Prepared | undefined, tag: number, item: T): boolean | typeof BUSY {
+    if (!this.#tryEnter(PUT_SIDE)) return BUSY;
+    let ok: boolean | typeof NEED_HEAD;
+    try {
+      ok = this.#putLocked(p, tag, item);
+    } finally {
+      this.#leave(PUT_SIDE);
+    }
+    if (ok === true) this.#afterPut();
+    return ok === NEED_HEAD ? BUSY : ok;
+  }
+
+  /** One attempt that waits for the mutexes (not for room): true (done) or false (full). */
+  *#putOnce(p: Prepared, before?: () => void): Steps<boolean> {
+    for (;;) {
+      yield* this.#enterSteps(PUT_SIDE);
+      const ok = this.#inside(PUT_SIDE, () => {
+        before?.();
+        return this.#putLocked(p, 0, undefined as T);
+      });
+      if (ok === NEED_HEAD) {
+        // Grow holding both, in order, then try again.
+        yield* this.#enterSteps(BOTH);
+        this.#inside(BOTH, () => this._store.needsRoom() && this._store.grow());
+        continue;
+      }
+      if (ok) this.#afterPut();
+      return ok;
+    }
+  }
+
+  /** A put that may wait for room; `spin`: loads of `GETS` before sleeping (sync form only). */
   *#putSteps(p: Prepared, spin: number): Steps<boolean> {
     const i32 = this._i32;
     for (;;) {
-      yield* this.#lockSteps();
-      let ev: number;
-      try {
-        if (this.#putLocked(p)) {
-          this.#unlock();
-          this.#afterPut();
-          return true;
-        }
-        ev = Atomics.load(i32, GET_EV);
-        Atomics.add(i32, PUTTERS, 1);
-      } catch (e) {
-        this.#unlock();
-        throw e;
-      }
-      this.#unlock();
+      if (yield* this.#putOnce(p)) return true;
+      const gets = Atomics.load(i32, GETS);
+      let k = 0;
+      while (k < spin && Atomics.load(i32, GETS) === gets && Atomics.load(i32, SHUT) === 0) k++;
+      if (k < spin) continue;
+      // Counted, then the word read, then checked again, then asleep on the word: a get after
+      // the check sees the count and bumps the word, so the sleep returns at once.
+      Atomics.add(i32, PUTTERS, 1);
       const token = enterWait(i32, WHO_PUT);
       let outcome: string;
       try {
-        for (let k = 0; k < spin && Atomics.load(i32, GET_EV) === ev; k++);
+        let ev = 0;
+        if (yield* this.#putOnce(p, () => (ev = Atomics.load(i32, GET_EV)))) return true;
         outcome = yield { i32, index: GET_EV, value: ev, poll: true } satisfies Park;
       } finally {
         Atomics.sub(i32, PUTTERS, 1);
         leaveWait(i32, WHO_PUT, token);
       }
-      if (outcome === 'timeout') {
-        // One last look, as a timed-out Condition.wait re-checks its predicate.
-        yield* this.#lockSteps();
-        let ok: boolean;
-        try {
-          ok = this.#putLocked(p);
-        } finally {
-          this.#unlock();
-        }
-        if (ok) this.#afterPut();
-        return ok;
-      }
+      // One last look after the time ran out, as a timed-out Condition.wait re-checks.
+      if (outcome === 'timeout') return yield* this.#putOnce(p);
+    }
+  }
+
+  /** As `#spinGet`, for a full queue: watch `GETS` a few microseconds for room. */
+  #spinPut(p: Prepared): boolean | typeof BUSY {
+    const i32 = this._i32;
+    for (;;) {
+      const gets = Atomics.load(i32, GETS);
+      let k = 0;
+      while (k < SPINS && Atomics.load(i32, GETS) === gets && Atomics.load(i32, SHUT) === 0) k++;
+      if (k === SPINS) return false;
+      const ok = this.#tryPut(p, 0, undefined as T);
+      if (ok !== false) return ok;
     }
   }
 
@@ -253,11 +342,19 @@ abstract class QueueBase<T> extends SharedPrimitive {
   }
 
   #unprepare(p: Prepared): void {
-    dropSabs(p.sabIds, this._store.owner);
+    if (p.sabIds.length > 0) dropSabs(p.sabIds, this._store.owner);
+  }
+
+  /** The fast path of a put with no options: a small value, the mutexes free, room. */
+  #putFast(item: T): boolean {
+    const tag = this.#small ? smallTag(item) : 0;
+    return tag !== 0 && this.#tryPut(undefined, tag, item) === true;
   }
 
   /** @internal */
-  async _put(item: T, options: PutOptions | undefined, where: string): Promise<void> {
+  async _put(item: T, options: PutOptions | undefined, method: string): Promise<void> {
+    if (options === undefined && this.#putFast(item)) return;
+    const where = `${this._kind()}.${method}`;
     const o = optionsOf(options, where);
     const timeout = waitOf(o);
     const transfer = transferOf(o.transfer);
@@ -265,17 +362,14 @@ abstract class QueueBase<T> extends SharedPrimitive {
     if (signal?.aborted) throw signal.reason;
     const p = this._prepare(item);
     try {
-      let ok = this.#tryPut(p);
-      if (ok === undefined || (ok === false && timeout > 0)) {
+      let ok = this.#tryPut(p, 0, item);
+      if (ok === BUSY || (ok === false && timeout > 0)) {
         ok =
           timeout === 0
-            ? runSync(this.#putSteps(p, 0), 0)
+            ? runSync(this.#putOnce(p), 0)
             : await runAsync(this.#putSteps(p, 0), deadlineOf(timeout), signal);
       }
-      if (!ok)
-        throw new QueueFull(
-          timeout === 0 ? 'put() with block: false on a full queue' : `put() found the queue full for ${timeout} ms`,
-        );
+      if (!ok) throw fullError(timeout);
     } catch (e) {
       this.#unprepare(p);
       throw e;
@@ -284,20 +378,21 @@ abstract class QueueBase<T> extends SharedPrimitive {
   }
 
   /** @internal */
-  _putSync(item: T, options: Omit<PutOptions, 'signal'> | undefined, where: string): void {
+  _putSync(item: T, options: Omit<PutOptions, 'signal'> | undefined, method: string): void {
+    if (options === undefined && this.#putFast(item)) return;
+    const where = `${this._kind()}.${method}`;
     rejectSignalInSync(options, where);
     const o = optionsOf(options, where);
     const timeout = waitOf(o);
     const transfer = transferOf(o.transfer);
     const p = this._prepare(item);
     try {
-      let ok = this.#tryPut(p);
-      if (ok === undefined || (ok === false && timeout > 0))
-        ok = runSync(this.#putSteps(p, SPINS), deadlineOf(timeout));
-      if (!ok)
-        throw new QueueFull(
-          timeout === 0 ? 'put() with block: false on a full queue' : `put() found the queue full for ${timeout} ms`,
-        );
+      let ok = this.#tryPut(p, 0, item);
+      if (ok === false && timeout > 0) ok = this.#spinPut(p);
+      if (ok === BUSY || (ok === false && timeout > 0)) {
+        ok = timeout === 0 ? runSync(this.#putOnce(p), 0) : runSync(this.#putSteps(p, 0), deadlineOf(timeout));
+      }
+      if (!ok) throw fullError(timeout);
     } catch (e) {
       this.#unprepare(p);
       throw e;
@@ -307,105 +402,151 @@ abstract class QueueBase<T> extends SharedPrimitive {
 
   // ---- get --------------------------------------------------------------------------------
 
-  /** Under the mutex: takes an item if there is one. `undefined`: empty. Throws QueueShutDown, TypeError. */
-  #getLocked(): Taken | undefined {
+  /** With the get side held: takes an item if there is one (`EMPTY` if not). Throws QueueShutDown, TypeError. */
+  #getLocked(): Taken {
     const store = this._store;
-    if (store.size() === 0) {
+    if (!store.hasItem()) {
       if (Atomics.load(this._i32, SHUT) !== 0) throw new QueueShutDown('get() on a queue that is shut down and empty');
-      return undefined;
+      return EMPTY;
     }
     const taken = store.take();
-    Atomics.add(this._i32, GET_EV, 1);
+    // Drained: give back the buffers a burst took, if the put side can be had now (a put in
+    // progress will refill the queue anyway).
+    if (store.grown() && !store.hasItem()) {
+      if (this.#bothEnds) store.shrink();
+      else if (tryLock(this._i32, TAIL)) {
+        try {
+          store.shrink();
+        } finally {
+          unlock(this._i32, TAIL);
+        }
+      }
+    }
     return taken;
   }
 
+  /** After a get, with the mutexes released: wakes a putter if one may be sleeping; decodes a record. */
   #afterGet(taken: Taken): T {
-    if (Atomics.load(this._i32, PUTTERS) > 0) Atomics.notify(this._i32, GET_EV, 1);
-    const { value, sabIds } = decodeTaken(taken);
+    const i32 = this._i32;
+    if (Atomics.load(i32, PUTTERS) > 0) {
+      Atomics.add(i32, GET_EV, 1);
+      Atomics.notify(i32, GET_EV, 1);
+    }
+    if (!(taken instanceof RecordRef)) return taken as T;
+    let value: unknown;
+    try {
+      value = decodeRecord(taken);
+    } finally {
+      this._store.finish(taken);
+    }
     // The item no longer holds its buffers: whoever got it does now.
-    dropSabs(sabIds, this._store.owner);
+    if (taken.sabIds.length > 0) dropSabs(taken.sabIds, this._store.owner);
     return value as T;
   }
 
-  #tryGet(): Taken | undefined | null {
-    if (!this.#lockNow()) return null;
+  /** One attempt, if the mutexes are free: the item, `EMPTY`, or `BUSY`. */
+  #tryGet(): Taken {
+    if (!this.#tryEnter(GET_SIDE)) return BUSY;
     try {
       return this.#getLocked();
     } finally {
-      this.#unlock();
+      this.#leave(GET_SIDE);
     }
   }
 
-  *#getSteps(spin: number): Steps<Taken | undefined> {
+  *#getOnce(before?: () => void): Steps<Taken> {
+    yield* this.#enterSteps(GET_SIDE);
+    return this.#inside(GET_SIDE, () => {
+      before?.();
+      return this.#getLocked();
+    });
+  }
+
+  /** A get that may wait for an item; `spin`: loads of `PUTS` before sleeping (sync form only). */
+  *#getSteps(spin: number): Steps<Taken> {
     const i32 = this._i32;
     for (;;) {
-      yield* this.#lockSteps();
-      let ev: number;
-      try {
-        const taken = this.#getLocked();
-        if (taken !== undefined) {
-          this.#unlock();
-          return taken;
-        }
-        ev = Atomics.load(i32, PUT_EV);
-        Atomics.add(i32, GETTERS, 1);
-      } catch (e) {
-        this.#unlock();
-        throw e;
-      }
-      this.#unlock();
+      const taken = yield* this.#getOnce();
+      if (taken !== EMPTY) return taken;
+      const puts = Atomics.load(i32, PUTS);
+      let k = 0;
+      while (k < spin && Atomics.load(i32, PUTS) === puts && Atomics.load(i32, SHUT) === 0) k++;
+      if (k < spin) continue;
+      // Counted, then the word read, then checked again, then asleep on the word: a put after
+      // the check sees the count and bumps the word, so the sleep returns at once.
+      Atomics.add(i32, GETTERS, 1);
       const token = enterWait(i32, WHO_GET);
       let outcome: string;
       try {
-        for (let k = 0; k < spin && Atomics.load(i32, PUT_EV) === ev; k++);
+        let ev = 0;
+        const again = yield* this.#getOnce(() => (ev = Atomics.load(i32, PUT_EV)));
+        if (again !== EMPTY) return again;
         outcome = yield { i32, index: PUT_EV, value: ev, poll: true } satisfies Park;
       } finally {
         Atomics.sub(i32, GETTERS, 1);
         leaveWait(i32, WHO_GET, token);
       }
-      if (outcome === 'timeout') {
-        yield* this.#lockSteps();
-        try {
-          return this.#getLocked();
-        } finally {
-          this.#unlock();
-        }
-      }
+      if (outcome === 'timeout') return yield* this.#getOnce();
     }
   }
 
   /** @internal */
-  async _get(options: GetOptions | undefined, where: string): Promise<T> {
-    const o = optionsOf(options, where);
-    const timeout = waitOf(o);
-    const signal = signalOf(o.signal);
-    if (signal?.aborted) throw signal.reason;
+  async _get(options: GetOptions | undefined, method: string): Promise<T> {
+    let timeout = Number.POSITIVE_INFINITY;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const o = optionsOf(options, `${this._kind()}.${method}`);
+      timeout = waitOf(o);
+      signal = signalOf(o.signal);
+      if (signal?.aborted) throw signal.reason;
+    }
     let taken = this.#tryGet();
-    if (taken === null || (taken === undefined && timeout > 0)) {
+    if (taken === BUSY || (taken === EMPTY && timeout > 0)) {
       taken =
-        timeout === 0 ? runSync(this.#getSteps(0), 0) : await runAsync(this.#getSteps(0), deadlineOf(timeout), signal);
+        timeout === 0 ? runSync(this.#getOnce(), 0) : await runAsync(this.#getSteps(0), deadlineOf(timeout), signal);
     }
-    if (taken === undefined) {
-      throw new QueueEmpty(
-        timeout === 0 ? 'get() with block: false on an empty queue' : `get() found the queue empty for ${timeout} ms`,
-      );
-    }
+    if (taken === EMPTY) throw emptyError(timeout);
     return this.#afterGet(taken);
   }
 
   /** @internal */
-  _getSync(options: Omit<GetOptions, 'signal'> | undefined, where: string): T {
-    rejectSignalInSync(options, where);
-    const timeout = waitOf(optionsOf(options, where));
-    let taken = this.#tryGet();
-    if (taken === null || (taken === undefined && timeout > 0))
-      taken = runSync(this.#getSteps(SPINS), deadlineOf(timeout));
-    if (taken === undefined) {
-      throw new QueueEmpty(
-        timeout === 0 ? 'get() with block: false on an empty queue' : `get() found the queue empty for ${timeout} ms`,
-      );
+  _getSync(options: Omit<GetOptions, 'signal'> | undefined, method: string): T {
+    let timeout = Number.POSITIVE_INFINITY;
+    if (options !== undefined) {
+      const where = `${this._kind()}.${method}`;
+      rejectSignalInSync(options, where);
+      timeout = waitOf(optionsOf(options, where));
     }
+    let taken = this.#tryGet();
+    if (taken === EMPTY && timeout > 0) taken = this.#spinGet();
+    if (taken === BUSY || (taken === EMPTY && timeout > 0)) {
+      taken = timeout === 0 ? runSync(this.#getOnce(), 0) : runSync(this.#getSteps(0), deadlineOf(timeout));
+    }
+    if (taken === EMPTY) throw emptyError(timeout);
     return this.#afterGet(taken);
+  }
+
+  /**
+   * The sync form's first resort on an empty queue: watch `PUTS` (no mutex) for a few
+   * microseconds and take the item a producer on another core is about to put. Gives up
+   * (`EMPTY`) once a whole spin passes with no put, or `BUSY` when the mutex is taken.
+   */
+  #spinGet(): Taken {
+    const i32 = this._i32;
+    for (;;) {
+      const puts = Atomics.load(i32, PUTS);
+      let k = 0;
+      while (k < SPINS && Atomics.load(i32, PUTS) === puts && Atomics.load(i32, SHUT) === 0) k++;
+      if (k === SPINS) return EMPTY;
+      const taken = this.#tryGet();
+      if (taken !== EMPTY) return taken;
+    }
+  }
+
+  /** @internal Runs `fn` holding the side's mutexes (a blocking wait, never long). */
+  _locked<R>(side: number, fn: () => R): R {
+    if (!this.#tryEnter(side)) runSync(this.#enterSteps(side), Number.POSITIVE_INFINITY);
+    return this.#inside(side, fn);
   }
 
   // ---- state ------------------------------------------------------------------------------
@@ -420,23 +561,15 @@ abstract class QueueBase<T> extends SharedPrimitive {
     return this._store.size() === 0;
   }
 
-  /** @internal Runs `fn` holding the mutex (a blocking wait, never long). */
-  _locked<R>(fn: () => R): R {
-    if (!this.#lockNow()) runSync(this.#lockSteps(), Number.POSITIVE_INFINITY);
-    try {
-      return fn();
-    } finally {
-      this.#unlock();
-    }
-  }
-
   /** @internal Wakes every getter and putter (after a shutdown). */
   _wakeAll(): void {
     const i32 = this._i32;
     Atomics.add(i32, PUT_EV, 1);
     Atomics.add(i32, GET_EV, 1);
+    Atomics.add(i32, DONE_EV, 1);
     Atomics.notify(i32, PUT_EV);
     Atomics.notify(i32, GET_EV);
+    Atomics.notify(i32, DONE_EV);
   }
 
   /** @internal */
@@ -454,7 +587,7 @@ abstract class QueueBase<T> extends SharedPrimitive {
     for (;;) {
       let item: T;
       try {
-        item = await this._get(undefined, 'Queue[Symbol.asyncIterator]');
+        item = await this._get(undefined, '[Symbol.asyncIterator]');
       } catch (e) {
         if (e instanceof QueueShutDown) return;
         throw e;
@@ -506,32 +639,32 @@ export class Queue<T = unknown> extends QueueBase<T> {
 
   /** Adds an item, waiting for room if the queue is full (see the class comment). */
   put(item: T, options?: PutOptions): Promise<void> {
-    return this._put(item, options, `${this._kind()}.put`);
+    return this._put(item, options, 'put');
   }
 
   /** Blocking twin of `put`. */
   putSync(item: T, options?: Omit<PutOptions, 'signal'>): void {
-    this._putSync(item, options, `${this._kind()}.putSync`);
+    this._putSync(item, options, 'putSync');
   }
 
   /** `putSync(item, { block: false })`: `QueueFull` at once if there is no room. */
   putNowait(item: T): void {
-    this._putSync(item, { block: false }, `${this._kind()}.putNowait`);
+    this._putSync(item, { block: false }, 'putNowait');
   }
 
   /** Removes and returns an item, waiting for one (see the class comment). */
   get(options?: GetOptions): Promise<T> {
-    return this._get(options, `${this._kind()}.get`);
+    return this._get(options, 'get');
   }
 
   /** Blocking twin of `get`. */
   getSync(options?: Omit<GetOptions, 'signal'>): T {
-    return this._getSync(options, `${this._kind()}.getSync`);
+    return this._getSync(options, 'getSync');
   }
 
   /** `getSync({ block: false })`: `QueueEmpty` at once if there is no item. */
   getNowait(): T {
-    return this._getSync({ block: false }, `${this._kind()}.getNowait`);
+    return this._getSync({ block: false }, 'getNowait');
   }
 
   /** Whether the queue is full now (a snapshot; never for an unbounded queue). */
@@ -544,7 +677,7 @@ export class Queue<T = unknown> extends QueueBase<T> {
    * than items were put.
    */
   taskDone(): void {
-    const zero = this._locked(() => {
+    const zero = this._locked(GET_SIDE, () => {
       this._store.taskDone();
       return this._store.unfinished() === 0;
     });
@@ -552,19 +685,21 @@ export class Queue<T = unknown> extends QueueBase<T> {
   }
 
   #doneChanged(): void {
-    Atomics.add(this._i32, DONE_EV, 1);
-    if (Atomics.load(this._i32, JOINERS) > 0) Atomics.notify(this._i32, DONE_EV);
+    if (Atomics.load(this._i32, JOINERS) > 0) {
+      Atomics.add(this._i32, DONE_EV, 1);
+      Atomics.notify(this._i32, DONE_EV);
+    }
   }
 
   *#joinSteps(): Steps<void> {
     const i32 = this._i32;
     for (;;) {
-      const ev = Atomics.load(i32, DONE_EV);
-      if (this._store.unfinished() === 0) return;
       Atomics.add(i32, JOINERS, 1);
       const token = enterWait(i32, WHO_JOIN);
       try {
-        // Counted first, then checked again: a task done in between has bumped DONE_EV.
+        // Counted, then the word read, then checked: the last task done after the check sees
+        // the count and bumps the word, so the sleep below returns at once.
+        const ev = Atomics.load(i32, DONE_EV);
         if (this._store.unfinished() === 0) return;
         yield { i32, index: DONE_EV, value: ev, poll: true } satisfies Park;
       } finally {
@@ -595,7 +730,7 @@ export class Queue<T = unknown> extends QueueBase<T> {
    */
   shutdown(options?: { immediate?: boolean }): void {
     const immediate = boolOf(optionsOf(options, `${this._kind()}.shutdown`).immediate, 'immediate', false);
-    const released = this._locked(() => {
+    const released = this._locked(BOTH, () => {
       Atomics.store(this._i32, SHUT, 1);
       return immediate ? this._store.discardAll() : [];
     });
@@ -648,28 +783,28 @@ export class SimpleQueue<T = unknown> extends QueueBase<T> {
 
   /** Adds an item; never waits (the queue is unbounded). */
   put(item: T, options?: { transfer?: Transferable[] }): void {
-    const o = optionsOf(options, 'SimpleQueue.put');
-    this._putSync(item, { transfer: o.transfer }, 'SimpleQueue.put');
+    const o = optionsOf(options, 'put');
+    this._putSync(item, { transfer: o.transfer }, 'put');
   }
 
   /** The same as `put`. */
   putNowait(item: T): void {
-    this._putSync(item, undefined, 'SimpleQueue.putNowait');
+    this._putSync(item, undefined, 'putNowait');
   }
 
   /** Removes and returns the oldest item, waiting for one (`QueueEmpty` after `timeout` ms or with `block: false`). */
   get(options?: GetOptions): Promise<T> {
-    return this._get(options, 'SimpleQueue.get');
+    return this._get(options, 'get');
   }
 
   /** Blocking twin of `get`. */
   getSync(options?: Omit<GetOptions, 'signal'>): T {
-    return this._getSync(options, 'SimpleQueue.getSync');
+    return this._getSync(options, 'getSync');
   }
 
   /** `getSync({ block: false })`. */
   getNowait(): T {
-    return this._getSync({ block: false }, 'SimpleQueue.getNowait');
+    return this._getSync({ block: false }, 'getNowait');
   }
 
   /** @internal */

@@ -1,7 +1,18 @@
 /**
  * The storage engine of every queue kind: items in shared memory, in FIFO, LIFO or priority
- * order. It knows nothing of waiting or of who may call it: every method expects the caller to
- * hold the queue's mutex (`queue.ts`), and none of them waits.
+ * order. It knows nothing of waiting, and takes no lock itself: each method says which of the
+ * queue's two mutexes its caller must hold (`queue.ts` takes them), and none of them waits.
+ *
+ * ## Two mutexes
+ *
+ * As the two-lock queue of Michael and Scott ("Simple, Fast, and Practical Non-Blocking and
+ * Blocking Concurrent Queue Algorithms", 1996): a FIFO queue has a *tail* mutex that puts take
+ * and a *head* mutex that gets take, so one producer and one consumer never contend for a lock,
+ * and each side's words stay in its own core's cache. A put writes its entry in free space and
+ * publishes it by storing `PUTS`; a get reads the entry `PUTS` made visible and frees it by
+ * storing `GETS`. What changes the layout (growing the index, the reset after draining,
+ * discarding everything) holds both (tail first, then head). A LIFO queue and a PriorityQueue
+ * change one end for puts and gets alike: every operation holds both.
  *
  * ## Memory
  *
@@ -10,26 +21,36 @@
  * `INLINE_DATA_BYTES`. A burst grows the index into a buffer of its own (twice the size each
  * time), and records that do not fit go to *chunks*: plain SharedArrayBuffers of `CHUNK_BYTES`,
  * or one of exactly its size for a big record. Both are carried by id (`wire/sabs.ts`), held by
- * the supervisor on behalf of the queue, and given back when the queue drains: a burst does not
- * pin memory for the queue's lifetime.
+ * the supervisor on behalf of the queue, and given back as they empty and when the queue drains
+ * (but for an index of up to `RETAIN_CAP` entries and one 64 KiB chunk, kept for the next
+ * burst; a queue shut down with `immediate` gives back everything): a burst does not pin memory
+ * for the queue's lifetime.
  *
- * Control words (after the primitive header), and who writes them:
- * - `MUTEX`: the queue's mutex (`shared/mutex.ts`).
- * - `KIND`, `MAXSIZE`: constant.
- * - `PUTS`, `GETS`, `DONE`: how many items were ever put, taken, and marked done (or discarded),
- *   as wrapping 32-bit counters: `qsize = PUTS - GETS`, unfinished tasks `= PUTS - DONE`.
- * - `SHUT`: 1 once shut down.
- * - `GETTERS`, `PUTTERS`, `JOINERS`: waits that may be sleeping (so a change notifies only when
- *   someone may listen); `PUT_EV`, `GET_EV`, `DONE_EV`: bumped by every put, get and task done
- *   (and by shutdown): getters, putters and joiners sleep on them.
- * - `IDX_ID`, `IDX_CAP`: the index buffer's id (0: the inline index) and capacity.
- * - `CHUNK_ID`: the chunk records are appended to (0: the inline data area).
- * - `SEQ`: PriorityQueue insertion counter (ties leave in insertion order).
- * - `QREFS`: Queue objects alive in any thread plus encodings in transit (`queue.ts`).
- * - `JLEN` and the journal: see below.
- * - `WHO_*`: which threads wait, for `util.inspect` (`sync/waiters.ts`).
- * - `DATA_USED`, `DATA_LIVE`: the inline data area's chunk header (a chunk's own are its first
- *   two words: bytes used, records alive).
+ * Control words, and who writes them. Words that different parties write, or that one writes
+ * and another reads often, sit 128 bytes apart (two cache lines, which some cores fetch in
+ * pairs), so that a producer and a consumer on two cores do not keep stealing a line from each
+ * other:
+ * - constant or rare: `KIND`, `MAXSIZE`; `SHUT` (1 once shut down); `IDX_ID`, `IDX_CAP` (the
+ *   index buffer's id, 0 for the inline index, and its capacity; both mutexes); `CHUNK_ID` (the
+ *   chunk records are appended to, 0 for the inline data area; tail side); `SEQ` (PriorityQueue
+ *   insertion counter: ties leave in insertion order); `QREFS` (Queue objects alive in any
+ *   thread plus encodings in transit, `queue.ts`).
+ * - `TAIL`: the tail mutex (`shared/mutex.ts`), alone: consumers never touch it.
+ * - producers' counters: `PUTS` (items ever put, a wrapping 32-bit counter, which consumers
+ *   read), `PUT_EV` (bumped after a put while a getter may sleep: getters sleep on it),
+ *   `CHUNK_USED` (bytes used of the inline data area).
+ * - `HEAD` with `DONE` (items marked done or discarded: unfinished tasks `= PUTS - DONE`).
+ * - consumers' counters: `GETS`, `GET_EV` (putters sleep on it).
+ * - rarely written: `GETTERS`, `PUTTERS`, `JOINERS` (waits that may be sleeping, so that a
+ *   change writes and notifies only when someone listens), `DONE_EV` (joiners sleep on it),
+ *   `CHUNK_LIVE` (the inline data area's record count, below).
+ * - then the journal (`JLEN` and its entries, below), `WHO_*` (which threads wait, for
+ *   `util.inspect`, `sync/waiters.ts`), the inline index and the inline data area.
+ *
+ * A chunk's own header is its first two words: bytes used (tail side), and `live << 1 | retired`:
+ * its records alive (puts add 2, gets take 2) and whether it stopped being the current chunk.
+ * Whichever side turns that word to exactly 1 (nothing alive, retired) lets the chunk go, so it
+ * is let go exactly once, and never while a record in it can still be read.
  *
  * An index entry is 8 words: `[tag | aux << 8, w1 … w6, seq]`. A number is a float64 in words 2-3;
  * a short string its UTF-16 units in words 1-6; a record (`item.ts`) is `[chunk id, byte offset,
@@ -41,13 +62,13 @@
  *
  * ## Dying in the middle
  *
- * A thread can be terminated at any instruction, also while it holds the mutex. Every operation
+ * A thread can be terminated at any instruction, also while it holds a mutex. Every operation
  * therefore prepares what is invisible first (entry and record bytes in free space) and then
  * publishes it in one atomic step: a FIFO or LIFO put is visible once `PUTS` is stored, a get
  * once `GETS` is. An operation that must change several words (a heap's sift, growing the index,
  * the reset after draining, discarding everything) writes the new values into the journal,
  * publishes them by storing `JLEN`, applies them and clears `JLEN`. The next holder (which took
- * the mutex over from the dead one) finds `JLEN` set and applies the journal again: applying is
+ * a mutex over from the dead one) finds `JLEN` set and applies the journal again: applying is
  * idempotent. So a dead holder's half-done step is either invisible or completed. What it can
  * leave behind is memory: a record's space, a chunk counted alive; all of it is reclaimed when
  * the queue drains, or when it is dropped.
@@ -68,43 +89,46 @@ import {
   T_STR,
   T_TRUE,
   T_UNDEF,
-  valueOf,
+  recordValue,
   viewOf,
 } from './item.js';
 import { compare, decodeKey, type Key, keyOf } from './priority.js';
 
 // ---- layout --------------------------------------------------------------------------------
 
-/** Primitive header: uid (2 words, `sync/primitive.ts`). */
-const FIRST = 2;
-export const MUTEX = FIRST;
-export const KIND = FIRST + 1;
-export const MAXSIZE = FIRST + 2;
-export const PUTS = FIRST + 3;
-export const GETS = FIRST + 4;
-export const DONE = FIRST + 5;
-export const SHUT = FIRST + 6;
-export const GETTERS = FIRST + 7;
-export const PUTTERS = FIRST + 8;
-export const JOINERS = FIRST + 9;
-export const PUT_EV = FIRST + 10;
-export const GET_EV = FIRST + 11;
-export const DONE_EV = FIRST + 12;
-const IDX_ID = FIRST + 13;
-const IDX_CAP = FIRST + 14;
-const CHUNK_ID = FIRST + 15;
-const SEQ = FIRST + 16;
-export const QREFS = FIRST + 17;
-const JLEN = FIRST + 18;
-const J_BASE = FIRST + 19;
+export const KIND = 2;
+export const MAXSIZE = 3;
+export const SHUT = 4;
+const IDX_ID = 5;
+const IDX_CAP = 6;
+const CHUNK_ID = 7;
+const BIG_CHUNK_ID = 10;
+const SEQ = 8;
+export const QREFS = 9;
+export const TAIL = 32;
+export const PUTS = 64;
+export const PUT_EV = 65;
+const CHUNK_USED = 66;
+export const HEAD = 96;
+const DONE = 97;
+export const GETS = 128;
+export const GET_EV = 129;
+export const GETTERS = 160;
+export const PUTTERS = 161;
+export const JOINERS = 162;
+export const DONE_EV = 163;
+const CHUNK_LIVE = 164;
+/** `SPARES` pairs `[chunk id, bytes]`: emptied big-record chunks kept for reuse (see `#allocate`). */
+const SPARE = 176;
+const SPARES = 2;
+const JLEN = 192;
+const J_BASE = 193;
 const JMAX = 48;
 export const WHO_GET = J_BASE + 3 * JMAX;
 export const WHO_PUT = WHO_GET + WAITER_WORDS;
 export const WHO_JOIN = WHO_PUT + WAITER_WORDS;
-const DATA_USED = WHO_JOIN + WAITER_WORDS;
-const DATA_LIVE = DATA_USED + 1;
 /** Word offset of the inline index (even: entries hold float64s). */
-const INLINE_IDX = (DATA_LIVE + 2) & ~1;
+const INLINE_IDX = (WHO_JOIN + WAITER_WORDS + 1) & ~1;
 const INLINE_CAP = 16;
 const ENTRY = 8;
 /** Words an index of `cap` entries takes (slot numbers, then entries). */
@@ -113,34 +137,120 @@ const INLINE_DATA = INLINE_IDX + indexWords(INLINE_CAP);
 const INLINE_DATA_BYTES = 1024;
 export const CONTROL_WORDS = INLINE_DATA + INLINE_DATA_BYTES / 4;
 
+/** The largest index a drained queue keeps (entries: 4096 × 36 bytes). */
+const RETAIN_CAP = 4096;
+/**
+ * Records above `BIG_RECORD` share chunks of `BIG_CHUNK_BYTES` (so that a stream of 1 MiB items
+ * costs the other threads one supervisor round trip per 8 MiB, not per item); those above half
+ * of that get a chunk each. Emptied chunks up to `SPARE_BYTES` are kept for reuse, `SPARES` at most.
+ */
+const BIG_CHUNK_BYTES = 8 << 20;
+const SPARE_BYTES = BIG_CHUNK_BYTES;
 /** Chunk size, and the record size above which a record gets a chunk of its own. */
 const CHUNK_BYTES = 64 * 1024;
 const BIG_RECORD = CHUNK_BYTES / 2;
-/** A chunk's header: bytes used, records alive (2 words; records start 8-byte aligned). */
+/** A chunk's header: bytes used, `live << 1 | retired` (2 words; records start 8-byte aligned). */
 const CHUNK_HEADER = 8;
 
 export const FIFO = 0;
 export const LIFO = 1;
 export const PRIORITY = 2;
 
-/** Where a record's bytes are: a buffer, the byte offset of its chunk's header, its own offset. */
+/** Where a record's chunk is: its buffer, its words, and the index of its header's first word. */
 interface Place {
   sab: SharedArrayBuffer;
-  /** Word index of the chunk header's USED word (LIVE follows). */
-  header: number;
   i32: Int32Array;
+  /** Word of bytes used; the next word is `live << 1 | retired`. */
+  used: number;
+  live: number;
 }
 
 /** The index: its words, its float64 view, the word offset of its start, its capacity. */
 interface Index {
   i32: Int32Array;
   f64: Float64Array;
+  u16: Uint16Array;
   base: number;
   cap: number;
 }
 
-/** An item taken out, to be decoded once the mutex is released. */
-export type Taken = { value: unknown } | { format: number; view: number; bytes: Uint8Array; sabIds: number[] };
+/**
+ * The string of `n` (at most 12) UTF-16 units from `u[a]`. One call with the units as arguments:
+ * three to five times faster than building the string from an array or piece by piece.
+ */
+function shortString(u: Uint16Array, a: number, n: number): string {
+  const c = String.fromCharCode as (...units: (number | undefined)[]) => string;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return c(u[a]);
+    case 2:
+      return c(u[a], u[a + 1]);
+    case 3:
+      return c(u[a], u[a + 1], u[a + 2]);
+    case 4:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3]);
+    case 5:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4]);
+    case 6:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4], u[a + 5]);
+    case 7:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4], u[a + 5], u[a + 6]);
+    case 8:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4], u[a + 5], u[a + 6], u[a + 7]);
+    case 9:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4], u[a + 5], u[a + 6], u[a + 7], u[a + 8]);
+    case 10:
+      return c(u[a], u[a + 1], u[a + 2], u[a + 3], u[a + 4], u[a + 5], u[a + 6], u[a + 7], u[a + 8], u[a + 9]);
+    case 11:
+      return c(
+        u[a],
+        u[a + 1],
+        u[a + 2],
+        u[a + 3],
+        u[a + 4],
+        u[a + 5],
+        u[a + 6],
+        u[a + 7],
+        u[a + 8],
+        u[a + 9],
+        u[a + 10],
+      );
+    case 12:
+      return c(
+        u[a],
+        u[a + 1],
+        u[a + 2],
+        u[a + 3],
+        u[a + 4],
+        u[a + 5],
+        u[a + 6],
+        u[a + 7],
+        u[a + 8],
+        u[a + 9],
+        u[a + 10],
+        u[a + 11],
+      );
+    default:
+      throw new RangeError(`threadkit: an inline string of ${n} units`);
+  }
+}
+
+/** A record taken out, to be decoded once the mutex is released (`decodeRecord`). */
+export class RecordRef {
+  constructor(
+    readonly format: number,
+    readonly view: number,
+    readonly bytes: Uint8Array,
+    readonly sabIds: number[],
+    /** The chunk its bytes are in (0: the inline data area), where it counts alive until `finish`. */
+    readonly chunk: number,
+  ) {}
+}
+
+/** What `take` returns: a small value itself, or a record to decode. */
+export type Taken = unknown;
 
 const align8 = (n: number): number => (n + 7) & ~7;
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -155,14 +265,18 @@ export class QueueStore {
   /** The supervisor holds this queue's chunks and item buffers under this owner id. */
   readonly owner: number;
   readonly #f64: Float64Array;
-  readonly #u8: Uint8Array;
+  readonly #u16: Uint16Array;
   /** Buffers of the current index and chunk (and the last one read), by id. */
-  #cache = new Map<number, { sab: SharedArrayBuffer; i32: Int32Array; f64: Float64Array; u8: Uint8Array }>();
+  #cache = new Map<number, { sab: SharedArrayBuffer; i32: Int32Array; f64: Float64Array }>();
+  /** The last `GETS` this thread read: `PUTS - it` is at least the size (it only grows). */
+  #getsSeen = 0;
+  /** The last `PUTS` this thread read: `it - GETS` is at most the size (it only grows). */
+  #putsSeen = 0;
 
   constructor(control: SharedArrayBuffer, owner: number) {
     this.i32 = new Int32Array(control);
     this.#f64 = new Float64Array(control);
-    this.#u8 = new Uint8Array(control);
+    this.#u16 = new Uint16Array(control);
     this.kind = this.i32[KIND] as number;
     this.owner = owner;
   }
@@ -176,15 +290,32 @@ export class QueueStore {
     if (kind === PRIORITY) for (let k = 0; k < INLINE_CAP; k++) i32[INLINE_IDX + k] = k;
   }
 
+  /** Whether puts and gets each hold both mutexes (they touch one end). */
+  get bothEnds(): boolean {
+    return this.kind !== FIFO;
+  }
+
   size(): number {
     return (Atomics.load(this.i32, PUTS) - Atomics.load(this.i32, GETS)) >>> 0;
+  }
+
+  /**
+   * Whether an item is there to take (get side held). The `PUTS` this thread saw last, if items
+   * were left then, answers without reading `PUTS`: a word the producers keep writing, whose
+   * cache line a read takes from their core.
+   */
+  hasItem(): boolean {
+    const gets = this.i32[GETS] as number;
+    if (((this.#putsSeen - gets) | 0) > 0) return true;
+    this.#putsSeen = Atomics.load(this.i32, PUTS);
+    return ((this.#putsSeen - gets) | 0) > 0;
   }
 
   unfinished(): number {
     return (Atomics.load(this.i32, PUTS) - Atomics.load(this.i32, DONE)) >>> 0;
   }
 
-  /** Called by every new holder of the mutex: completes what a dead holder left published. */
+  /** Called by every new holder of a mutex: completes what a dead holder left published. */
   recover(): void {
     if (Atomics.load(this.i32, JLEN) !== 0) this.#applyJournal();
   }
@@ -195,15 +326,11 @@ export class QueueStore {
     let b = this.#cache.get(id);
     if (b === undefined) {
       const sab = resolveSabs([id])[0] as SharedArrayBuffer;
-      b = {
-        sab,
-        i32: new Int32Array(sab),
-        f64: new Float64Array(sab, 0, sab.byteLength >> 3),
-        u8: new Uint8Array(sab),
-      };
+      b = { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, sab.byteLength >> 3) };
       // Keep the buffers in use now; forget the rest (the supervisor may have let them go).
-      if (this.#cache.size >= 4) {
-        const keep = new Set([this.i32[IDX_ID], this.i32[CHUNK_ID]]);
+      if (this.#cache.size >= 4 + SPARES) {
+        const keep = new Set([this.i32[IDX_ID], this.i32[CHUNK_ID], this.i32[BIG_CHUNK_ID]]);
+        for (let k = 0; k < SPARES; k++) keep.add(this.i32[SPARE + 2 * k]);
         for (const k of this.#cache.keys()) if (!keep.has(k)) this.#cache.delete(k);
       }
       this.#cache.set(id, b);
@@ -211,27 +338,42 @@ export class QueueStore {
     return b;
   }
 
-  /** The index: its words, its float64 view, the word offset of its start, its capacity. */
+  /** The index as last seen (rebuilt when its id or capacity changed). */
+  #ix: Index & { id: number } = {
+    i32: new Int32Array(0),
+    f64: new Float64Array(0),
+    u16: new Uint16Array(0),
+    base: 0,
+    cap: 0,
+    id: -1,
+  };
+
   #index(): Index {
     const id = this.i32[IDX_ID] as number;
     const cap = this.i32[IDX_CAP] as number;
-    if (id === 0) return { i32: this.i32, f64: this.#f64, base: INLINE_IDX, cap };
-    const b = this.#buffer(id);
-    return { i32: b.i32, f64: b.f64, base: 0, cap };
+    const ix = this.#ix;
+    if (ix.id === id && ix.cap === cap) return ix;
+    if (id === 0) this.#ix = { i32: this.i32, f64: this.#f64, u16: this.#u16, base: INLINE_IDX, cap, id };
+    else {
+      const b = this.#buffer(id);
+      this.#ix = { i32: b.i32, f64: b.f64, u16: new Uint16Array(b.sab), base: 0, cap, id };
+    }
+    return this.#ix;
   }
 
   #place(chunk: number): Place {
-    if (chunk === 0) return { sab: this.i32.buffer as SharedArrayBuffer, header: DATA_USED, i32: this.i32 };
+    if (chunk === 0) {
+      return { sab: this.i32.buffer as SharedArrayBuffer, i32: this.i32, used: CHUNK_USED, live: CHUNK_LIVE };
+    }
     const b = this.#buffer(chunk);
-    return { sab: b.sab, header: 0, i32: b.i32 };
+    return { sab: b.sab, i32: b.i32, used: 0, live: 1 };
   }
 
   #newBuffer(bytes: number): number {
     const sab = new SharedArrayBuffer(bytes);
-    const [id] = holdSabs([sab], this.owner);
-    const i32 = new Int32Array(sab);
-    this.#cache.set(id as number, { sab, i32, f64: new Float64Array(sab, 0, bytes >> 3), u8: new Uint8Array(sab) });
-    return id as number;
+    const id = holdSabs([sab], this.owner)[0] as number;
+    this.#cache.set(id, { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, bytes >> 3) });
+    return id;
   }
 
   #release(id: number): void {
@@ -278,40 +420,80 @@ export class QueueStore {
     Atomics.store(id === 0 ? this.i32 : this.#buffer(id).i32, index, value);
   }
 
-  // ---- put --------------------------------------------------------------------------------
+  // ---- put (tail mutex; both for LIFO and PriorityQueue) ---------------------------------
+
+  /**
+   * At least the number of items: `PUTS` minus the last `GETS` this thread saw, which gets can
+   * only have raised since. Reading `GETS` itself, a word the consumers keep writing, costs a
+   * cache line taken from their core, so it is read only when the estimate is not good enough.
+   */
+  #sizeAtMost(): number {
+    return ((this.i32[PUTS] as number) - this.#getsSeen) >>> 0;
+  }
+
+  #sizeNow(): number {
+    this.#getsSeen = Atomics.load(this.i32, GETS);
+    return ((this.i32[PUTS] as number) - this.#getsSeen) >>> 0;
+  }
 
   /** Whether a put must wait: the queue holds `maxsize` items. */
   full(): boolean {
     const max = this.i32[MAXSIZE] as number;
-    return max > 0 && this.size() >= max;
+    return max > 0 && this.#sizeAtMost() >= max && this.#sizeNow() >= max;
+  }
+
+  /** Whether a put needs the index grown first (the caller then holds both mutexes for `grow`). */
+  needsRoom(): boolean {
+    const cap = this.i32[IDX_CAP] as number;
+    return this.#sizeAtMost() >= cap && this.#sizeNow() >= cap;
   }
 
   /**
-   * Adds an item (the queue is not full, not shut down). Its buffers (`sabIds`) are already
-   * held for it. For a PriorityQueue, `key` is its sort key; a comparison that fails throws
-   * `TypeError` before anything changed.
+   * Adds an item (the queue is not full, not shut down, has room). Its buffers (`sabIds`) are
+   * already held for it. For a PriorityQueue, `key` is its sort key; a comparison that fails
+   * throws `TypeError` before anything changed.
    */
   put(img: Image, sabIds: number[], key: Key | undefined): void {
-    const size = this.size();
-    if (size >= 0x7fff_fff0) throw argRangeError('threadkit: a queue holds at most 2**31 items');
     if (this.kind === PRIORITY) {
-      this.#putPriority(img, sabIds, key ?? keyOf(img.tag === T_NUM ? img.num : img.str), size);
+      this.#putPriority(img, sabIds, key ?? keyOf(img.tag === T_NUM ? img.num : img.str));
       return;
     }
-    let ix = this.#index();
-    if (size >= ix.cap) ix = this.#grow(ix, size);
+    if (img.tag !== T_REC) {
+      this.putSmall(img.tag, img.tag === T_NUM ? img.num : img.str);
+      return;
+    }
+    const ix = this.#index();
     const puts = this.i32[PUTS] as number;
-    const pos = this.kind === FIFO ? puts & (ix.cap - 1) : size;
+    const pos = this.kind === FIFO ? puts & (ix.cap - 1) : this.#sizeNow();
     this.#writeEntry(ix, ix.base + pos * ENTRY, img, sabIds, 0);
     Atomics.store(this.i32, PUTS, (puts + 1) | 0);
   }
 
-  #putPriority(img: Image, sabIds: number[], key: Key, size: number): void {
-    let ix = this.#index();
+  /**
+   * Adds a value kept in its entry (`item.ts`: `tag` from `smallTag`) to a FIFO or LIFO queue
+   * with room: the path of numbers and short strings, with no image made.
+   */
+  putSmall(tag: number, value: unknown): void {
+    const ix = this.#index();
+    const puts = this.i32[PUTS] as number;
+    const at = ix.base + (this.kind === FIFO ? puts & (ix.cap - 1) : this.#sizeNow()) * ENTRY;
+    const e = ix.i32;
+    if (tag === T_NUM) ix.f64[(at + 2) >> 1] = value as number;
+    else if (tag === T_STR) {
+      const s = value as string;
+      for (let k = 0; k < s.length; k += 2) e[at + 1 + (k >> 1)] = s.charCodeAt(k) | ((s.charCodeAt(k + 1) || 0) << 16);
+      tag |= s.length << 8;
+    }
+    e[at] = tag;
+    Atomics.store(this.i32, PUTS, (puts + 1) | 0);
+  }
+
+  #putPriority(img: Image, sabIds: number[], key: Key): void {
+    const ix = this.#index();
+    const size = this.#sizeNow();
     // Compare first: a TypeError must leave the queue as it was.
     const seq = this.i32[SEQ] as number;
     const path = this.#siftUpPath(ix, size, key, seq);
-    if (size >= ix.cap) ix = this.#grow(ix, size);
     const slot = ix.i32[ix.base + size] as number;
     this.#writeEntry(ix, this.#slotAt(ix, slot), img, sabIds, seq);
     // The slot moves into the heap along the path: each ancestor passed moves one level down.
@@ -327,13 +509,13 @@ export class QueueStore {
     this.#commit();
   }
 
-  /** The heap positions a new item at `size` rises through (its final place is the last). */
+  /** The heap positions a new item at `size` rises through. */
   #siftUpPath(ix: Index, size: number, key: Key, seq: number): number[] {
     const path: number[] = [];
     let hole = size;
     while (hole > 0) {
       const parent = (hole - 1) >> 1;
-      if (this.#less(key, seq, ix, ix.i32[ix.base + parent] as number) >= 0) break;
+      if (this.#order(key, seq, ix, ix.i32[ix.base + parent] as number) >= 0) break;
       path.push(parent);
       hole = parent;
     }
@@ -341,7 +523,7 @@ export class QueueStore {
   }
 
   /** Compares (key, seq) with the item in `slot`: -1, 0 or 1. */
-  #less(key: Key, seq: number, ix: Index, slot: number): number {
+  #order(key: Key, seq: number, ix: Index, slot: number): number {
     const other = this.#slotAt(ix, slot);
     const c = compare(key, this.#keyAt(ix, other));
     if (c !== 0) return c;
@@ -357,7 +539,7 @@ export class QueueStore {
   #keyAt(ix: Index, at: number): Key {
     const tag = (ix.i32[at] as number) & 0xff;
     if (tag === T_NUM) return ix.f64[(at + 2) >> 1] as number;
-    if (tag === T_STR) return this.#inlineString(ix.i32, at);
+    if (tag === T_STR) return this.#inlineString(ix, at);
     if (tag !== T_REC || ix.i32[at + 5] === 0) return keyOf(undefined);
     const place = this.#place(ix.i32[at + 1] as number);
     return decodeKey(new Uint8Array(place.sab, ix.i32[at + 2] as number, ix.i32[at + 5] as number));
@@ -406,43 +588,65 @@ export class QueueStore {
 
   /**
    * Space for a record of `length` bytes, counted alive in its chunk: in the current chunk if it
-   * fits, else a new chunk (a big record gets one of its own). Counted before it is published,
-   * so a chunk is never let go while a record in it is visible.
+   * fits, else a new chunk (a big record gets one of its own, retired at birth). Counted before
+   * it is published, so a chunk is never let go while a record in it is visible.
    */
   #allocate(length: number): { chunk: number; offset: number; place: Place } {
     const need = align8(length);
-    if (need > BIG_RECORD) {
-      const chunk = this.#newBuffer(CHUNK_HEADER + need);
+    if (need > BIG_CHUNK_BYTES / 2) {
+      const chunk = this.#takeSpare(CHUNK_HEADER + need) || this.#newBuffer(CHUNK_HEADER + need);
       const place = this.#place(chunk);
       place.i32[0] = CHUNK_HEADER + need;
-      place.i32[1] = 1;
+      Atomics.store(place.i32, 1, (1 << 1) | 1);
       return { chunk, offset: CHUNK_HEADER, place };
     }
-    let chunk = this.i32[CHUNK_ID] as number;
-    let place = this.#place(chunk);
-    const capacity = chunk === 0 ? INLINE_DATA * 4 + INLINE_DATA_BYTES : place.sab.byteLength;
-    const start = chunk === 0 ? INLINE_DATA * 4 : CHUNK_HEADER;
-    let used = Math.max(place.i32[place.header] as number, start);
-    if (used + need > capacity) {
-      const old = chunk;
-      const oldAlive = place.i32[place.header + 1] as number;
-      chunk = this.#newBuffer(CHUNK_BYTES);
-      Atomics.store(this.i32, CHUNK_ID, chunk);
-      if (old !== 0 && oldAlive === 0) this.#release(old);
+    return need > BIG_RECORD
+      ? this.#append(BIG_CHUNK_ID, BIG_CHUNK_BYTES, need)
+      : this.#append(CHUNK_ID, CHUNK_BYTES, need);
+  }
+
+  /**
+   * Appends `need` bytes to the current chunk named by control word `current` (0 there: the
+   * inline data area, for small records), starting a new chunk of `bytes` when it is full; the
+   * old one is retired, and let go (or kept spare) when its last record is.
+   */
+  #append(current: number, bytes: number, need: number): { chunk: number; offset: number; place: Place } {
+    let chunk = this.i32[current] as number;
+    const inline = chunk === 0 && current === CHUNK_ID;
+    let place = chunk === 0 && !inline ? undefined : this.#place(chunk);
+    const start = inline ? INLINE_DATA * 4 : CHUNK_HEADER;
+    const capacity = inline ? INLINE_DATA * 4 + INLINE_DATA_BYTES : (place?.sab.byteLength ?? 0);
+    // Nothing alive in the current chunk (only this side adds): start it over.
+    let used =
+      place === undefined
+        ? capacity
+        : Atomics.load(place.i32, place.live) === 0
+          ? start
+          : Math.max(place.i32[place.used] as number, start);
+    if (place === undefined || used + need > capacity) {
+      const old = inline ? 0 : chunk;
+      const oldPlace = place;
+      chunk = this.#takeSpare(bytes) || this.#newBuffer(bytes);
       place = this.#place(chunk);
+      Atomics.store(place.i32, place.live, 0);
+      Atomics.store(this.i32, current, chunk);
+      if (old !== 0 && oldPlace !== undefined && Atomics.or(oldPlace.i32, oldPlace.live, 1) === 0) {
+        this.#spareOrRelease(old, oldPlace.sab.byteLength);
+      }
       used = CHUNK_HEADER;
     }
-    place.i32[place.header] = used + need;
-    place.i32[place.header + 1] = (place.i32[place.header + 1] as number) + 1;
+    place.i32[place.used] = used + need;
+    Atomics.add(place.i32, place.live, 2);
     return { chunk, offset: used, place };
   }
 
-  /** Grows the index to twice its capacity (the queue holds `size` items). */
-  #grow(ix: Index, size: number): Index {
+  /** Grows the index to twice its capacity. Both mutexes. */
+  grow(): void {
+    const ix = this.#index();
+    const size = this.#sizeNow();
     const cap = ix.cap * 2;
     const id = this.#newBuffer(indexWords(cap) * 4);
-    const next = this.#buffer(id);
-    const to = next.i32;
+    const to = this.#buffer(id).i32;
     if (this.kind === PRIORITY) {
       for (let k = 0; k < ix.cap; k++) to[k] = ix.i32[ix.base + k] as number;
       for (let k = ix.cap; k < cap; k++) to[k] = k;
@@ -462,20 +666,21 @@ export class QueueStore {
     this.#write(0, IDX_CAP, cap);
     this.#commit();
     if (old !== 0) this.#release(old);
-    return this.#index();
   }
 
-  // ---- get --------------------------------------------------------------------------------
+  // ---- get (head mutex; both for LIFO and PriorityQueue) ---------------------------------
 
-  /** Takes the next item out (the queue is not empty). Decode it with `decodeTaken` after unlocking. */
+  /**
+   * Takes the next item out (the queue is not empty). A small value comes back itself, a record
+   * as a `RecordRef`: decode it with `decodeRecord` after unlocking.
+   */
   take(): Taken {
-    const size = this.size();
     const ix = this.#index();
     const gets = this.i32[GETS] as number;
-    let at: number;
     if (this.kind === PRIORITY) {
+      const size = this.size();
       const root = ix.i32[ix.base] as number;
-      at = this.#slotAt(ix, root);
+      const at = this.#slotAt(ix, root);
       // Compare first: a TypeError must leave the queue as it was.
       const moves = this.#siftDownMoves(ix, size);
       const taken = this.#readEntry(ix, at);
@@ -484,20 +689,15 @@ export class QueueStore {
       this.#write(id, ix.base + size - 1, root);
       this.#write(0, GETS, (gets + 1) | 0);
       this.#commit();
-      this.#afterTake(ix, at, size);
       return taken;
     }
-    at = ix.base + (this.kind === FIFO ? gets & (ix.cap - 1) : size - 1) * ENTRY;
+    const at = ix.base + (this.kind === FIFO ? gets & (ix.cap - 1) : this.size() - 1) * ENTRY;
     const taken = this.#readEntry(ix, at);
     Atomics.store(this.i32, GETS, (gets + 1) | 0);
-    this.#afterTake(ix, at, size);
     return taken;
   }
 
-  /**
-   * The heap moves that remove the root of a heap of `size`: the last slot sinks from the root.
-   * Returns [position, slot] writes, the last slot's final place included.
-   */
+  /** The heap moves that remove the root of a heap of `size`: [position, slot], the last slot's place included. */
   #siftDownMoves(ix: Index, size: number): [number, number][] {
     const moves: [number, number][] = [];
     const n = size - 1;
@@ -512,14 +712,13 @@ export class QueueStore {
       if (child >= n) break;
       const right = child + 1;
       if (right < n) {
-        const l = ix.i32[ix.base + child] as number;
-        const lAt = this.#slotAt(ix, l);
-        if (this.#less(this.#keyAt(ix, lAt), ix.i32[lAt + 7] as number, ix, ix.i32[ix.base + right] as number) > 0) {
+        const lAt = this.#slotAt(ix, ix.i32[ix.base + child] as number);
+        if (this.#order(this.#keyAt(ix, lAt), ix.i32[lAt + 7] as number, ix, ix.i32[ix.base + right] as number) > 0) {
           child = right;
         }
       }
       const c = ix.i32[ix.base + child] as number;
-      if (this.#less(lastKey, lastSeq, ix, c) <= 0) break;
+      if (this.#order(lastKey, lastSeq, ix, c) <= 0) break;
       moves.push([hole, c]);
       hole = child;
     }
@@ -530,20 +729,19 @@ export class QueueStore {
   /** Reads an entry: a small value decoded, a record copied out (or borrowed, if its chunk is its own). */
   #readEntry(ix: Index, at: number): Taken {
     const e = ix.i32;
-    const word = e[at] as number;
-    switch (word & 0xff) {
+    switch ((e[at] as number) & 0xff) {
       case T_NUM:
-        return { value: ix.f64[(at + 2) >> 1] };
+        return ix.f64[(at + 2) >> 1];
       case T_STR:
-        return { value: this.#inlineString(e, at) };
+        return this.#inlineString(ix, at);
       case T_UNDEF:
-        return { value: undefined };
+        return undefined;
       case T_NULL:
-        return { value: null };
+        return null;
       case T_FALSE:
-        return { value: false };
+        return false;
       case T_TRUE:
-        return { value: true };
+        return true;
     }
     const place = this.#place(e[at + 1] as number);
     const offset = e[at + 2] as number;
@@ -553,112 +751,151 @@ export class QueueStore {
     for (let k = 0; k < nSabs; k++) sabIds.push(place.i32[((offset + keyLen) >> 2) + k] as number);
     const start = offset + keyLen + 4 * nSabs;
     const end = offset + (e[at + 3] as number);
-    const own = place.header === 0 && (place.i32[1] as number) === 1 && e[at + 1] !== this.i32[CHUNK_ID];
-    // A record alone in its chunk is read in place after the mutex is released (the chunk is
-    // let go only after that); any other is copied out now, before its space can be reused.
-    const bytes = own ? new Uint8Array(place.sab, start, end - start) : new Uint8Array(place.sab).slice(start, end);
-    return { format: (e[at + 4] as number) & 0xff, view: (e[at + 4] as number) >>> 8, bytes, sabIds };
+    // Read in place after the mutex is released: the record stays counted alive in its chunk
+    // until `finish`, so nothing reuses its space meanwhile (a big record is not copied twice).
+    const bytes = new Uint8Array(place.sab, start, end - start);
+    return new RecordRef((e[at + 4] as number) & 0xff, (e[at + 4] as number) >>> 8, bytes, sabIds, e[at + 1] as number);
   }
 
-  #inlineString(e: Int32Array, at: number): string {
-    const n = (e[at] as number) >>> 8;
-    let s = '';
-    for (let k = 0; k < n; k++) {
-      const w = e[at + 1 + (k >> 1)] as number;
-      s += String.fromCharCode(k & 1 ? w >>> 16 : w & 0xffff);
-    }
-    return s;
+  #inlineString(ix: Index, at: number): string {
+    return shortString(ix.u16, 2 * at + 2, (ix.i32[at] as number) >>> 8);
   }
 
-  /** After an item at word `at` left: its record is let go, and a drained queue shrinks back. */
-  #afterTake(ix: Index, at: number, size: number): void {
-    if (((ix.i32[at] as number) & 0xff) === T_REC) this.#freeRecord(ix.i32[at + 1] as number);
-    if (size === 1) this.#shrink();
+  /** After the item at word `at` left: its record is no longer alive in its chunk. */
+  #freeEntry(ix: Index, at: number): void {
+    if (((ix.i32[at] as number) & 0xff) === T_REC) this.#unlive(ix.i32[at + 1] as number);
   }
 
-  #freeRecord(chunk: number): void {
+  /** One record fewer alive in `chunk`: the last of a retired chunk lets it go (or keeps it spare). */
+  #unlive(chunk: number): void {
     const place = this.#place(chunk);
-    const alive = (place.i32[place.header + 1] as number) - 1;
-    place.i32[place.header + 1] = alive;
-    if (alive > 0) return;
-    if (chunk === 0 || chunk === this.i32[CHUNK_ID]) place.i32[place.header] = 0;
-    else this.#release(chunk);
+    if (Atomics.sub(place.i32, place.live, 2) === 3 && chunk !== 0) this.#spareOrRelease(chunk, place.sab.byteLength);
   }
 
-  /** Empty: back to the inline index and data area, every buffer given back. */
-  #shrink(): void {
-    const idx = this.i32[IDX_ID] as number;
-    const chunk = this.i32[CHUNK_ID] as number;
-    if (idx === 0 && chunk === 0 && this.i32[IDX_CAP] === INLINE_CAP) {
-      this.i32[DATA_USED] = 0;
-      this.i32[DATA_LIVE] = 0;
-      return;
+  /** Called once a record `take` returned is decoded: its space may be reused. No mutex needed. */
+  finish(ref: RecordRef): void {
+    this.#unlive(ref.chunk);
+  }
+
+  /**
+   * Keeps an emptied chunk for the next big record if it is not too big and a spare slot is free
+   * (each slot is claimed by CAS: puts take spares, gets give them back, on either mutex or
+   * none), else lets it go. A stream of big items then reuses a few chunks, which the other
+   * threads already know, instead of making a buffer and a round trip to the supervisor each.
+   */
+  #spareOrRelease(chunk: number, bytes: number): void {
+    if (bytes <= SPARE_BYTES && Atomics.load(this.i32, SHUT) === 0) {
+      for (let k = 0; k < SPARES; k++) {
+        const at = SPARE + 2 * k;
+        if (Atomics.load(this.i32, at) !== 0) continue;
+        Atomics.store(this.i32, at + 1, bytes);
+        if (Atomics.compareExchange(this.i32, at, 0, chunk) === 0) return;
+      }
     }
-    this.#write(0, IDX_ID, 0);
-    this.#write(0, IDX_CAP, INLINE_CAP);
-    this.#write(0, CHUNK_ID, 0);
-    this.#write(0, DATA_USED, 0);
-    this.#write(0, DATA_LIVE, 0);
-    if (this.kind === PRIORITY) for (let k = 0; k < INLINE_CAP; k++) this.#write(0, INLINE_IDX + k, k);
+    this.#release(chunk);
+  }
+
+  /** A spare chunk of at least `bytes` (and not wastefully bigger), claimed; 0 if none. */
+  #takeSpare(bytes: number): number {
+    for (let k = 0; k < SPARES; k++) {
+      const at = SPARE + 2 * k;
+      const chunk = Atomics.load(this.i32, at);
+      if (chunk === 0) continue;
+      const size = Atomics.load(this.i32, at + 1);
+      if (size < bytes || size > 2 * bytes) continue;
+      if (Atomics.compareExchange(this.i32, at, chunk, 0) === chunk) return chunk;
+    }
+    return 0;
+  }
+
+  /** Lets every spare chunk go (a queue shut down and emptied). */
+  #releaseSpares(): void {
+    for (let k = 0; k < SPARES; k++) {
+      const chunk = Atomics.exchange(this.i32, SPARE + 2 * k, 0);
+      if (chunk !== 0) this.#release(chunk);
+    }
+  }
+
+  /**
+   * Empty: gives back what a burst took. An index of up to `RETAIN_CAP` entries and the current
+   * small-record chunk are kept (`all`: given back too), so that a steady stream whose queue
+   * keeps draining does not make and let go of buffers every time (each costs the other threads
+   * a round trip to the supervisor). Both mutexes; does nothing unless the queue is empty.
+   */
+  shrink(all = false): void {
+    if (this.size() !== 0) return;
+    this.#releaseSpares();
+    const idx = this.i32[IDX_ID] as number;
+    const chunk = all ? (this.i32[CHUNK_ID] as number) : 0;
+    const big = this.i32[BIG_CHUNK_ID] as number;
+    const dropIndex = idx !== 0 && (all || (this.i32[IDX_CAP] as number) > RETAIN_CAP);
+    if (!dropIndex && chunk === 0 && big === 0) return;
+    if (dropIndex) {
+      this.#write(0, IDX_ID, 0);
+      this.#write(0, IDX_CAP, INLINE_CAP);
+      if (this.kind === PRIORITY) for (let k = 0; k < INLINE_CAP; k++) this.#write(0, INLINE_IDX + k, k);
+    }
+    if (chunk !== 0) this.#write(0, CHUNK_ID, 0);
+    if (big !== 0) this.#write(0, BIG_CHUNK_ID, 0);
     this.#commit();
-    if (idx !== 0) this.#release(idx);
-    if (chunk !== 0) this.#release(chunk);
+    if (dropIndex) this.#release(idx);
+    for (const c of [chunk, big]) {
+      if (c === 0) continue;
+      const place = this.#place(c);
+      if (Atomics.or(place.i32, place.live, 1) === 0) this.#release(c);
+    }
+  }
+
+  /** Whether the index grew beyond what a drained queue keeps (it then `shrink`s). */
+  grown(): boolean {
+    return (this.i32[IDX_CAP] as number) > RETAIN_CAP;
   }
 
   /**
    * Discards every item (`shutdown({ immediate: true })`), counting each as done. Returns the ids
-   * of the buffers the items held, for the caller to let go.
+   * of the buffers the items held, for the caller to let go. Both mutexes.
    */
   discardAll(): number[] {
     const size = this.size();
     if (size === 0) return [];
     const ix = this.#index();
     const held: number[] = [];
+    const entries: number[] = [];
     const gets = this.i32[GETS] as number;
     for (let k = 0; k < size; k++) {
       let at: number;
       if (this.kind === PRIORITY) at = this.#slotAt(ix, ix.i32[ix.base + k] as number);
       else at = ix.base + (this.kind === FIFO ? (gets + k) & (ix.cap - 1) : k) * ENTRY;
       if (((ix.i32[at] as number) & 0xff) !== T_REC) continue;
+      entries.push(at);
       const place = this.#place(ix.i32[at + 1] as number);
       const ids = (ix.i32[at + 2] as number) + align4(ix.i32[at + 5] as number);
       for (let j = 0; j < (ix.i32[at + 6] as number); j++) held.push(place.i32[(ids >> 2) + j] as number);
     }
-    // Older chunks each hold only records being discarded: let them go too.
-    const chunks = new Set<number>();
-    for (let k = 0; k < size; k++) {
-      let at: number;
-      if (this.kind === PRIORITY) at = this.#slotAt(ix, ix.i32[ix.base + k] as number);
-      else at = ix.base + (this.kind === FIFO ? (gets + k) & (ix.cap - 1) : k) * ENTRY;
-      if (((ix.i32[at] as number) & 0xff) === T_REC) chunks.add(ix.i32[at + 1] as number);
-    }
     this.#write(0, DONE, ((this.i32[DONE] as number) + size) | 0);
     this.#write(0, GETS, (this.i32[PUTS] as number) | 0);
     this.#commit();
-    chunks.delete(0);
-    chunks.delete(this.i32[CHUNK_ID] as number);
-    this.#shrink();
-    for (const c of chunks) this.#release(c);
+    for (const at of entries) this.#freeEntry(ix, at);
+    this.shrink(true);
     return held;
   }
 
-  /** Marks one task done; `RangeError` if none is unfinished. */
+  /** Marks one task done; `RangeError` if none is unfinished. Head mutex. */
   taskDone(): void {
     if (this.unfinished() === 0) throw argRangeError('task_done() called too many times');
     Atomics.store(this.i32, DONE, ((this.i32[DONE] as number) + 1) | 0);
   }
 }
 
-/** Decodes what `take` returned (after the mutex is released). */
-export function decodeTaken(t: Taken): { value: unknown; sabIds: number[] } {
-  if ('value' in t) return { value: t.value, sabIds: [] };
+/** Decodes a record `take` returned (after the mutex is released). */
+export function decodeRecord(t: RecordRef): unknown {
   switch (t.format) {
     case F_STR16:
-      return { value: stringOf(t.bytes), sabIds: [] };
+      return stringOf(t.bytes);
     case F_VIEW:
-      return { value: viewOf(t.view, t.bytes), sabIds: [] };
+      return viewOf(t.view, t.bytes);
     case F_V8:
-      return { value: valueOf(t.bytes, resolveSabs(t.sabIds)), sabIds: t.sabIds };
+      return recordValue(t.bytes, resolveSabs(t.sabIds));
     default:
       throw new TypeError(`threadkit: unknown queue record format ${t.format}`);
   }
