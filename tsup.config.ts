@@ -6,6 +6,8 @@ export default defineConfig({
     // What a thread runs first, and the supervisor that watches every thread's death.
     worker: 'src/thread/worker.ts',
     supervisor: 'src/thread/supervisor.ts',
+    // The target of every pool thread (loaded by URL, as task() targets are).
+    'pool-worker': 'src/pool/worker-loop.ts',
   },
   format: ['esm', 'cjs'],
   target: 'node20',

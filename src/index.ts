@@ -23,6 +23,16 @@ export {
   SimpleQueue,
 } from './queue/queue.js';
 export type { AcquireOptions } from './shared/validate.js';
+export { Future } from './futures/future.js';
+export {
+  type MapOptions,
+  type ModuleProxy,
+  type RunOptions,
+  ThreadPool,
+  ThreadPool as ThreadPoolExecutor,
+  type ThreadPoolOptions,
+} from './futures/pool.js';
+export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, type ReturnWhen, wait } from './futures/wait.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
 export { Condition, type WaitOptions } from './sync/condition.js';
 export { Event } from './sync/event.js';

@@ -54,11 +54,13 @@ const rt = runtime();
 const i32 = rt.i32;
 
 /** A thread's target: a self-contained function, or a module export named by `task()`. */
-export type Target<A extends unknown[] = any[], R = unknown> = ((...args: A) => R | Promise<R>) | TaskRef<A, R>;
+export type Target<A extends unknown[] = any[], R = unknown> =
+  | ((...args: A) => R | Promise<R>)
+  | TaskRef<A, R | Promise<R>>;
 
 export interface ThreadOptions<R = unknown> {
   /** What the thread runs: a self-contained function, or `task(moduleUrl, exportName)`. */
-  target?: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R>;
+  target?: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R | Promise<R>>;
   /** Arguments for the target (cloned; primitives and SharedArrayBuffers arrive shared). */
   args?: unknown[];
   /** Default (also for `''`) `Thread-N`, or `Thread-N (targetName)`; N counts across the process from 1. */
@@ -343,6 +345,15 @@ export class Thread<R = unknown> implements ThreadLike {
       Atomics.wait(i32, reply, 0, 1000);
       Atomics.store(i32, reply, 0);
     }
+  }
+
+  /**
+   * @internal Resolves when the thread's Worker has exited, however. Unlike `join()`, a pending
+   * call holds nothing alive (a pool watches its daemon threads with it).
+   */
+  _exited(): Promise<void> {
+    if (this.#exited) return Promise.resolve();
+    return new Promise((resolve) => this.#exitWaiters.push(resolve));
   }
 
   /** Takes the outcome if it has been posted but not yet delivered (join calls it). */

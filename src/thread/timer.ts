@@ -30,7 +30,7 @@ export class Timer<R = unknown> extends Thread<R> {
 
   constructor(
     intervalMs: number,
-    target: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R>,
+    target: ((...args: any[]) => R | Promise<R>) | TaskRef<any[], R | Promise<R>>,
     options?: TimerOptions,
   ) {
     if (typeof intervalMs !== 'number') {
