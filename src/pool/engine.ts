@@ -1,33 +1,3 @@
-/**
- * The scheduling engine of a `ThreadPool` (never exported): the pool's threads, the dispatch of
- * tasks through their channels (`channel.ts`), the one completion loop that settles futures,
- * growth and shrinking, timeouts, cancellation and the faults of threads.
- *
- * ## Dispatch
- * A task whose arguments are small values (`packed.ts`) is packed straight into a slot of a
- * thread's ring and published by one CAS on the ring's `C_SUBMIT`; anything else (primitives,
- * buffers, `transfer`, big payloads) is encoded by the codec and posted on that thread's port
- * (the slot says so). A target is posted to a thread once and named by a small id after that.
- * Tasks that find no room wait in the creator, in order, and go out as slots free up.
- *
- * How many tasks a thread is handed ahead (`depth`) follows how long tasks take: many short
- * ones fill a ring (a thread never waits for the creator between them), long ones go one per
- * thread, so that a free or new thread gets the next one. A task is handed to an idle thread
- * first, then to a new thread (while below `maxThreads`), then to the least loaded.
- *
- * ## Completion
- * Threads publish outcomes in their slots and ring the pool's doorbell only while the creator
- * may sleep. The creator's loop drains every ring in one pass, settles the futures, refills the
- * rings, and sleeps on the doorbell (`Atomics.waitAsync`) only when nothing is left to collect.
- * While any task is outstanding it holds the process alive; an idle pool never does.
- *
- * ## Faults
- * A thread that dies (crash, `process.exit`, out of memory, or terminated by a timeout, a forced
- * cancel or an abort) takes down only the task it was running; the tasks it had not begun go to
- * other threads, and a new thread replaces it when there is work. A thread that dies before it
- * is ready (its initializer threw, it could not start) breaks the pool instead: no respawn storm.
- */
-import { availableParallelism } from 'node:os';
 import { inspect } from 'node:util';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { BrokenPoolError, CancelledError, ThreadExitError, TimeoutError } from '../errors.js';
@@ -49,7 +19,6 @@ import {
   CANCELLED,
   CHANNEL_WORDS,
   COUNT_MASK,
-  DONE,
   F_EACH,
   F_PORT_ARGS,
   FREE,
