@@ -63,6 +63,14 @@ export type ModuleProxy<M> = {
   [K in keyof M]: M[K] extends (...a: infer A) => infer R ? (...a: A) => Future<Awaited2<R>> : never;
 };
 
+/**
+ * A pool dropped without `shutdown()` lets its threads go (they would otherwise wait forever if
+ * `minThreads` keeps them). Its tasks, if any, keep the engine alive until they finish.
+ */
+const abandoned = new FinalizationRegistry<Engine>((engine) => {
+  void engine.shutdown(false, false);
+});
+
 function numberOption(value: unknown, name: string, min: number, allowInfinity: boolean): number | undefined {
   if (value === undefined) return undefined;
   if (allowInfinity && value === Number.POSITIVE_INFINITY) return value as number;
@@ -113,6 +121,7 @@ export class ThreadPool {
       resourceLimits: o.resourceLimits,
     };
     this.#engine = new Engine(settings);
+    abandoned.register(this, this.#engine);
   }
 
   /** The most threads it runs. */

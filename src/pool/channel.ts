@@ -57,8 +57,8 @@ export const C_READY = 34;
 export const RETIRED = 1 << 30;
 export const COUNT_MASK = RETIRED - 1;
 
-export const RING = 128;
-export const SLOT_WORDS = 64;
+export const RING = 1024;
+export const SLOT_WORDS = 32;
 const SLOTS_BASE = 128;
 export const CHANNEL_WORDS = SLOTS_BASE + RING * SLOT_WORDS;
 

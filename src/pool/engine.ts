@@ -83,11 +83,13 @@ class Task implements TaskControl {
   /** Set while its thread owns it (handed over); `n` is its slot number there. */
   worker: PoolThread | undefined;
   n = 0;
-  /** Packed argument words (when they fit a slot), or the encoded arguments (when not). */
-  packed: Int32Array | undefined;
+  /** The encoded arguments, when they do not fit a slot (packed at hand-over otherwise). */
   encoded: Encoded | undefined;
   cancelTimer: (() => void) | undefined;
   unlisten: (() => void) | undefined;
+  /** Its outcome, collected and not yet given to the future. */
+  ok = false;
+  value: unknown;
 
   constructor(
     readonly engine: Engine,
@@ -149,10 +151,15 @@ const AHEAD_US = 500;
 
 let poolSeq = 0;
 
-/** The pools of this thread, shut down (waiting) when the thread's target returns (`thread/worker.ts`). */
-export function ownedPools(): Set<Engine> {
+/**
+ * The pools this thread created and did not shut down, by weak reference: the thread's bootstrap
+ * shuts them down, waiting, when its target returns (`thread/worker.ts`: SPEC, "a pool whose
+ * creating thread ends is shut down"). Kept in the runtime's slots, by that name, so that the
+ * bootstrap needs no import of the pool.
+ */
+export function ownedPools(): Set<WeakRef<Engine>> {
   const slots = runtime().slots;
-  let pools = slots.get('pools') as Set<Engine> | undefined;
+  let pools = slots.get('pools') as Set<WeakRef<Engine>> | undefined;
   if (pools === undefined) slots.set('pools', (pools = new Set()));
   return pools;
 }
@@ -188,8 +195,11 @@ export class Engine {
     p[P_MIN] = options.minThreads;
     p[P_IDLE_MS] = Math.min(options.idleTimeout, 0x7fff_ffff);
     p[P_CREATOR] = runtime().ident;
-    ownedPools().add(this);
+    this.#ref = new WeakRef(this);
+    ownedPools().add(this.#ref);
   }
+
+  readonly #ref: WeakRef<Engine>;
 
   get shut(): boolean {
     return this.#shut;
@@ -223,13 +233,19 @@ export class Engine {
 
   // ---- submission -------------------------------------------------------------------------
 
+  /** Target ids by descriptor (one per function object, `describeTarget`), then by source or URL. */
+  readonly #idOfDescriptor = new WeakMap<TargetDescriptor, number>();
+
   #targetId(d: TargetDescriptor): number {
+    const known = this.#idOfDescriptor.get(d);
+    if (known !== undefined) return known;
     const key = d.kind === 'fn' ? `f${d.src}` : `m${d.url}#${d.name}`;
     let id = this.#targetIds.get(key);
     if (id === undefined) {
       id = this.#targetDescriptors.push(d) - 1;
       this.#targetIds.set(key, id);
     }
+    this.#idOfDescriptor.set(d, id);
     return id;
   }
 
@@ -243,12 +259,13 @@ export class Engine {
       t.future._reject(this.#broken);
       return t.future;
     }
+    // Small arguments are packed at hand-over, straight into the slot: here only tried.
     if (
-      spec.transfer.length === 0 &&
-      pack(spec.args, this.#scratch, this.#scratchF64, 0, SLOT_END - S_PAYLOAD) !== NOT_PACKED
+      spec.transfer.length > 0 ||
+      pack(spec.args, this.#scratch, this.#scratchF64, 0, SLOT_END - S_PAYLOAD) === NOT_PACKED
     ) {
-      t.packed = this.#scratch.slice(0, SLOT_END - S_PAYLOAD);
-    } else t.encoded = encode(spec.args, 'args');
+      t.encoded = encode(spec.args, 'args');
+    }
     if (spec.signal !== undefined) {
       const signal = spec.signal;
       const onAbort = (): void => {
@@ -290,7 +307,7 @@ export class Engine {
     t.unlisten?.();
     if (t.encoded !== undefined) discardEncoded(t.encoded);
     t.future._cancelled();
-    this.#outstanding--;
+    this.#taskEnded();
   }
 
   // ---- threads ----------------------------------------------------------------------------
@@ -367,6 +384,10 @@ export class Engine {
       }
     }
     if (best !== undefined && best.load < this.#depth()) return best;
+    // No room: take in what the threads finished meanwhile, which frees their slots (the
+    // futures are settled by the completion loop). A long synchronous run of submit() calls
+    // thereby keeps every thread fed.
+    if (best !== undefined && this.#collect()) return this.#pick();
     return undefined;
   }
 
@@ -386,7 +407,7 @@ export class Engine {
       w.targets.add(target);
     }
     let flags = t.spec.each ? F_EACH : 0;
-    if (t.packed !== undefined) ch.set(t.packed, at + S_PAYLOAD);
+    if (t.encoded === undefined) pack(t.spec.args, ch, w.f64, at + S_PAYLOAD, at + SLOT_END);
     else {
       flags |= F_PORT_ARGS;
       const e = t.encoded as Encoded;
@@ -465,8 +486,9 @@ export class Engine {
     const pool = this.#pool;
     try {
       while (this.#outstanding > 0) {
-        if (this.#collect()) {
+        if (this.#collect() || this.#outcomes.length > 0) {
           this.#dispatch();
+          this.#settleOutcomes();
           // Let the futures' callbacks run before the next pass.
           await undefined;
           continue;
@@ -476,6 +498,7 @@ export class Engine {
         if (this.#collect()) {
           Atomics.store(pool, P_SLEEPING, 0);
           this.#dispatch();
+          this.#settleOutcomes();
           await undefined;
           continue;
         }
@@ -526,16 +549,21 @@ export class Engine {
     if (state === CANCELLED) return; // settled when it was cancelled
     this.#avgUs += ((w.f64[(at + S_RAN) >> 1] as number) * 1000 - this.#avgUs) / 8;
     const kind = ch[at + S_RESULT] as number;
+    let ok = kind !== R_THROWN;
+    let value: unknown;
     try {
-      if (kind === R_PACKED) this.#finish(t, true, unpack(ch, w.f64, w.u16, at + S_PAYLOAD, this.#next));
+      if (kind === R_PACKED) value = unpack(ch, w.f64, w.u16, at + S_PAYLOAD, this.#next);
       else {
         const e = this.#message(w, n);
-        const value = decode(e.v, e.s, w.thread.name);
-        this.#finish(t, kind !== R_THROWN, value);
+        value = decode(e.v, e.s, w.thread.name);
       }
     } catch (e) {
-      this.#finish(t, false, e);
+      ok = false;
+      value = e;
     }
+    t.ok = ok;
+    t.value = value;
+    this.#outcomes.push(t);
   }
 
   /** The message thread `w` posted for slot `n` (results arrive in slot order). */
@@ -556,9 +584,36 @@ export class Engine {
   #finish(t: Task, ok: boolean, value: unknown): void {
     t.cancelTimer?.();
     t.unlisten?.();
-    this.#outstanding--;
+    this.#taskEnded();
     if (ok) t.future._resolve(value);
     else t.future._reject(value);
+  }
+
+  /**
+   * One task fewer outstanding. The last one may end outside the completion loop (cancelled,
+   * failed with the pool, its thread killed): the loop, asleep on the doorbell, is woken to
+   * notice and let the process go.
+   */
+  #taskEnded(): void {
+    if (--this.#outstanding === 0 && this.#looping) {
+      Atomics.add(this.#pool, P_EV, 1);
+      Atomics.notify(this.#pool, P_EV);
+    }
+  }
+
+  /**
+   * Outcomes read from the rings, not yet given to their futures. Collecting frees a slot at
+   * once (a thread never waits for the creator's callbacks); the futures are settled by the
+   * completion loop, never in the middle of a `submit()` (their callbacks run user code).
+   */
+  #outcomes: Task[] = [];
+
+  #settleOutcomes(): void {
+    const list = this.#outcomes;
+    if (list.length === 0) return;
+    this.#outcomes = [];
+    for (const t of list) this.#finish(t, t.ok, t.value);
+    this.#wakeRoomWaiters();
   }
 
   #wakeRoomWaiters(): void {
@@ -596,7 +651,7 @@ export class Engine {
     t.cancelTimer?.();
     t.unlisten?.();
     if (t.encoded !== undefined && t.worker === undefined) discardEncoded(t.encoded);
-    this.#outstanding--;
+    this.#taskEnded();
     if (reason instanceof CancelledError) t.future._cancelled();
     else t.future._reject(reason);
     this.#wakeRoomWaiters();
@@ -610,7 +665,7 @@ export class Engine {
       t.future._cancelled();
       t.cancelTimer?.();
       t.unlisten?.();
-      this.#outstanding--;
+      this.#taskEnded();
       w.tasks.delete(t.n);
     }
     void w.thread.terminate();
@@ -628,6 +683,7 @@ export class Engine {
       this.#collectSlot(w, w.collected);
       w.collected = (w.collected + 1) & COUNT_MASK;
     }
+    this.#settleOutcomes();
     if (!retired) {
       // A thread that died never took itself off the count.
       Atomics.sub(this.#pool, P_THREADS, 1);
@@ -656,7 +712,7 @@ export class Engine {
       t.worker = undefined;
       if (t.future.done()) continue;
       const state = Atomics.load(w.ch, slotAt(n) + S_STATE);
-      if (state === PENDING && (t.packed !== undefined || t.spec.transfer.length === 0)) {
+      if (state === PENDING && t.spec.transfer.length === 0) {
         requeue.push(t);
         continue;
       }
@@ -705,7 +761,7 @@ export class Engine {
   /** No more tasks; `cancelQueued` cancels those not begun. Resolves when everything ended (`wait`). */
   async shutdown(wait: boolean, cancelQueued: boolean): Promise<void> {
     this.#shut = true;
-    ownedPools().delete(this);
+    ownedPools().delete(this.#ref);
     if (cancelQueued) {
       for (const t of this.#queue.slice(this.#queueHead))
         if (t !== undefined) this.cancel(t, false, new CancelledError('cancelled by shutdown'));

@@ -53,7 +53,7 @@ import {
 import { NOT_PACKED, pack, unpack } from './packed.js';
 
 /** How long (loads of `C_SUBMIT`) an idle thread spins before it sleeps (~20-50 µs). */
-const SPINS = 5000;
+const SPINS = 2000;
 /** The longest sleep between looks at the creator's health and the pool's state. */
 const SLICE_MS = 1000;
 

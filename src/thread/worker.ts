@@ -109,16 +109,33 @@ function postResult(value: unknown): void {
 // The outcome is posted before the status changes: whoever sees the thread finished (join) can
 // take the outcome at once from the results port. The creator marks the status too when the
 // outcome arrives, so that whoever sees the outcome also sees the thread finished.
+/**
+ * The pools this thread created and did not shut down (`pool/engine.ts`, by weak reference in
+ * the runtime's slots): shut down, waiting for their tasks, once the target has returned.
+ */
+async function shutDownPools(): Promise<void> {
+  const pools = rt.slots.get('pools') as
+    | Set<WeakRef<{ shutdown(wait: boolean, cancel: boolean): Promise<void> }>>
+    | undefined;
+  if (pools === undefined || pools.size === 0) return;
+  await Promise.all([...pools].map((ref) => ref.deref()?.shutdown(true, false)));
+}
+
 async function main(): Promise<void> {
   let ok = false;
+  let value: unknown;
+  let error: unknown;
   try {
-    postResult(await runJob());
-    // The target returned: a result that could not be sent does not make it a failed thread
-    // (a Lock it holds stays locked, as after any normal return).
+    value = await runJob();
     ok = true;
-  } catch (error) {
-    postError(error);
+  } catch (e) {
+    error = e;
   }
+  await shutDownPools().catch(() => {});
+  // The target returned: a result that could not be sent does not make it a failed thread
+  // (a Lock it holds stays locked, as after any normal return).
+  if (ok) postResult(value);
+  else postError(error);
   // Not after a stdout flush: a Worker's write completes only when its parent's event loop reads
   // it, and a creator blocked in joinSync() would then never see this thread finish. The main
   // thread's exit grace (keepalive.ts) lets the last output through instead.

@@ -119,13 +119,29 @@ function uncompiledMessage(src: string, error: unknown, what: string, accepted: 
   );
 }
 
+/**
+ * Descriptors of the function sources already described, so that one source always has one
+ * descriptor (a pool names it by that object): `pool.submit((x) => x + 1, i)` in a loop makes a
+ * new function each time, of the same source. Bounded: a program that makes functions from
+ * ever new source text only recomputes.
+ */
+const described = new Map<string, TargetDescriptor & { kind: 'fn' }>();
+const DESCRIBED_MAX = 4096;
+
 /** Checks a target given to Thread/Timer/pool/Barrier and describes it for shipping. */
 export function describeTarget(target: unknown, what: string): TargetDescriptor {
-  if (target instanceof TaskRef) return { kind: 'module', url: target.url, name: target.exportName };
-  if (typeof target !== 'function') {
-    throw argTypeError(`Expected ${what} to be a function or a TaskRef from task(), got ${describe(target)}`);
+  if (typeof target === 'function') {
+    const src = functionSource(target as (...a: unknown[]) => unknown, what);
+    let d = described.get(src);
+    if (d === undefined || d.name !== target.name) {
+      d = { kind: 'fn', src, name: target.name };
+      if (described.size >= DESCRIBED_MAX) described.clear();
+      described.set(src, d);
+    }
+    return d;
   }
-  return { kind: 'fn', src: functionSource(target as (...a: unknown[]) => unknown, what), name: target.name };
+  if (target instanceof TaskRef) return { kind: 'module', url: target.url, name: target.exportName };
+  throw argTypeError(`Expected ${what} to be a function or a TaskRef from task(), got ${describe(target)}`);
 }
 
 // ---- the far side ------------------------------------------------------------------------
