@@ -3,6 +3,15 @@
  * This file only re-exports; each name lives in the module its path says.
  */
 export {
+  type Deadlock,
+  dumpThreads,
+  findDeadlocks,
+  formatThreadDump,
+  type ThreadDump,
+  type WaitInfo,
+  watchDeadlocks,
+} from './diagnostics/index.js';
+export {
   BrokenBarrierError,
   BrokenPoolError,
   CancelledError,

@@ -21,6 +21,7 @@ import { argRangeError, argTypeError, QueueEmpty, QueueFull, QueueShutDown } fro
 import { deadlineOf } from '../shared/clock.js';
 import { lockSteps, tryLock, unlock } from '../shared/mutex.js';
 import { boolOf, describe, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
+import { K_QUEUE, O_GET, O_JOIN, O_PUT, type WaitDesc } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { rejectSignalInSync } from '../sync/locklike.js';
 import { brandClass, revivePrimitive, SharedPrimitive, uidOf } from '../sync/primitive.js';
@@ -183,6 +184,22 @@ abstract class QueueBase<T> extends SharedPrimitive {
     Atomics.sub(this._i32, QREFS, 1);
   }
 
+  // ---- diagnostics ------------------------------------------------------------------------
+
+  /** @internal The kind code of the wait records (`shared/records.ts`). */
+  _diagKind(): number {
+    return this._kind() === 'SimpleQueue' ? K_QUEUE + 3 : K_QUEUE + this._store.kind;
+  }
+
+  #waitDesc(op: number): WaitDesc {
+    return { kind: this._diagKind(), op, src: this };
+  }
+
+  /** @internal For the wait records: the items queued now. */
+  _diagDetail(): number {
+    return this._store.size();
+  }
+
   // ---- the mutexes ------------------------------------------------------------------------
 
   /** The mutexes an operation on `side` holds, in the order they are taken (`store.ts`). */
@@ -313,7 +330,7 @@ abstract class QueueBase<T> extends SharedPrimitive {
       try {
         let ev = 0;
         if (yield* this.#putOnce(p, () => (ev = Atomics.load(i32, GET_EV)))) return true;
-        outcome = yield { i32, index: GET_EV, value: ev, poll: true } satisfies Park;
+        outcome = yield { i32, index: GET_EV, value: ev, poll: true, rec: this.#waitDesc(O_PUT) } satisfies Park;
       } finally {
         Atomics.sub(i32, PUTTERS, 1);
         leaveWait(i32, WHO_PUT, token);
@@ -481,7 +498,7 @@ abstract class QueueBase<T> extends SharedPrimitive {
         let ev = 0;
         const again = yield* this.#getOnce(() => (ev = Atomics.load(i32, PUT_EV)));
         if (again !== EMPTY) return again;
-        outcome = yield { i32, index: PUT_EV, value: ev, poll: true } satisfies Park;
+        outcome = yield { i32, index: PUT_EV, value: ev, poll: true, rec: this.#waitDesc(O_GET) } satisfies Park;
       } finally {
         Atomics.sub(i32, GETTERS, 1);
         leaveWait(i32, WHO_GET, token);
@@ -701,7 +718,13 @@ export class Queue<T = unknown> extends QueueBase<T> {
         // the count and bumps the word, so the sleep below returns at once.
         const ev = Atomics.load(i32, DONE_EV);
         if (this._store.unfinished() === 0) return;
-        yield { i32, index: DONE_EV, value: ev, poll: true } satisfies Park;
+        yield {
+          i32,
+          index: DONE_EV,
+          value: ev,
+          poll: true,
+          rec: { kind: this._diagKind(), op: O_JOIN, src: this },
+        } satisfies Park;
       } finally {
         Atomics.sub(i32, JOINERS, 1);
         leaveWait(i32, WHO_JOIN, token);

@@ -96,15 +96,16 @@ import { compare, decodeKey, type Key, keyOf } from './priority.js';
 
 // ---- layout --------------------------------------------------------------------------------
 
-export const KIND = 2;
-export const MAXSIZE = 3;
-export const SHUT = 4;
-const IDX_ID = 5;
-const IDX_CAP = 6;
-const CHUNK_ID = 7;
-const BIG_CHUNK_ID = 10;
-const SEQ = 8;
-export const QREFS = 9;
+/** After the primitive header (`sync/primitive.ts`: uid and diagnostic id, words 0-2). */
+export const KIND = 3;
+export const MAXSIZE = 4;
+export const SHUT = 5;
+const IDX_ID = 6;
+const IDX_CAP = 7;
+const CHUNK_ID = 8;
+const BIG_CHUNK_ID = 9;
+const SEQ = 10;
+export const QREFS = 11;
 export const TAIL = 32;
 export const PUTS = 64;
 export const PUT_EV = 65;

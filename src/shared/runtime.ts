@@ -12,6 +12,7 @@
  * | `STATUS_BASE …`            | thread status table: 4 words per ident: `[ident, status, reply, spare]` |
  * | `LIVE_BASE …`              | live-thread table: one row per running thread (ident, daemon, name)     |
  * | `NODE_BASE …`              | park nodes: the per-waiter words of `Condition` (see `nodes.ts`)         |
+ * | `WAIT_BASE …`              | wait records: what each live thread waits for (see `records.ts`)         |
  *
  * Header words, all updated with Atomics:
  * - `H_NEXT_IDENT`: the next thread ident to hand out (main is 1). Written by `Thread.start()`.
@@ -54,6 +55,10 @@ export const H_LIVE_HINT = 7;
 export const H_LIVE_GEN = 8;
 export const H_NODE_LOCK_WAITERS = 9;
 export const H_LIVE_HIGH = 10;
+/** The last diagnostic id given to a primitive (`sync/primitive.ts`: `Lock#12`). */
+export const H_DIAG_SEQ = 11;
+/** Set by the deadlock watchdog in `abort` mode: the exit code the main thread must exit with. */
+export const H_EXIT_CODE = 12;
 
 export const STATUS_BASE = HEADER_WORDS;
 export const STATUS_CAP = 1 << 19;
@@ -70,7 +75,13 @@ export const NAME_CAP = (LIVE_WORDS - 8) * 2;
 export const NODE_BASE = LIVE_BASE + LIVE_CAP * LIVE_WORDS;
 export const NODE_CAP = 1 << 20;
 export const NODE_WORDS = 4;
-export const ARENA_WORDS = NODE_BASE + NODE_CAP * NODE_WORDS;
+/** Wait records, one area per live row (`records.ts`): a counter, the slots, their stacks. */
+export const WAIT_BASE = NODE_BASE + NODE_CAP * NODE_WORDS;
+export const WAIT_SLOTS = 17;
+export const WAIT_REC_WORDS = 16;
+export const WAIT_STACK_UNITS = 512;
+export const WAIT_ROW_WORDS = 2 + WAIT_SLOTS * WAIT_REC_WORDS + (WAIT_SLOTS * WAIT_STACK_UNITS) / 2;
+export const ARENA_WORDS = WAIT_BASE + LIVE_CAP * WAIT_ROW_WORDS;
 
 const MAGIC = 0x7448_6b31; // "tHk1"
 
@@ -243,6 +254,7 @@ export function allocateIdent(i32: Int32Array, name: string, daemon: boolean, pa
     Atomics.store(i32, base + 1, State.Empty);
     Atomics.store(i32, base + 3, parent);
     const row = claimLiveRow(i32, ident);
+    clearWaitRow(i32, row);
     const at = LIVE_BASE + row * LIVE_WORDS;
     Atomics.store(i32, at + 1, daemon ? 1 : 0);
     Atomics.store(i32, at + 3, parent);
@@ -319,6 +331,13 @@ export function anyNonDaemonRunning(i32: Int32Array): boolean {
     if (!daemon && ident !== MAIN_IDENT) found = true;
   });
   return found;
+}
+
+/** Clears the wait records a live row's previous thread may have left (`records.ts`). */
+function clearWaitRow(i32: Int32Array, row: number): void {
+  const at = WAIT_BASE + row * WAIT_ROW_WORDS;
+  Atomics.store(i32, at, 0);
+  for (let k = 0; k < WAIT_SLOTS; k++) Atomics.store(i32, at + 2 + k * WAIT_REC_WORDS, 0);
 }
 
 // ---- live table ---------------------------------------------------------------------------

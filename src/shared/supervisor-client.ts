@@ -35,6 +35,13 @@ export function supervisorPort(): MessagePort {
     });
   });
   worker.unref();
+  // THREADKIT_DEADLOCK=abort: the watchdog asks the main thread to exit (code 3) on this port
+  // when the main thread is not blocked (a blocked one looks at the arena, `wait.ts`).
+  if (process.env.THREADKIT_DEADLOCK === 'abort') {
+    port1.on('message', (m: { op?: string; code?: number }) => {
+      if (m?.op === 'exit') process.exit(m.code);
+    });
+  }
   port1.unref();
   rt.supervisorPort = port1;
   return port1;

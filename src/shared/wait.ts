@@ -17,8 +17,11 @@
  * The deadline is absolute, on the monotonic clock: however many times a waiter wakes early or
  * spuriously, the total budget never restarts.
  */
+import { isMainThread } from 'node:worker_threads';
 import { now } from './clock.js';
 import { hold, unhold } from './keepalive.js';
+import { H_EXIT_CODE, runtime } from './runtime.js';
+import { closeRecord, openRecord, RECORD_AFTER_MS, SIGNAL, TIMED, updateRecord, type WaitDesc } from './records.js';
 
 /** A request to sleep while `i32[index] === value`. */
 export interface Park {
@@ -29,6 +32,8 @@ export interface Park {
   untimed?: boolean;
   /** Wake every POLL_MS to let the algorithm re-check something no notify announces (a holder's death). */
   poll?: boolean;
+  /** What the wait is for, for the wait records (`records.ts`); a park without it is never recorded. */
+  rec?: WaitDesc;
 }
 
 /**
@@ -84,30 +89,117 @@ function afterTimeout(p: Park, deadline: number): Outcome {
   return p.untimed || now() < deadline ? 'poll' : 'timeout';
 }
 
+/**
+ * With `THREADKIT_DEADLOCK=abort`, the watchdog (in the supervisor) ends the process through the
+ * main thread: a main thread blocked in a sync wait looks at `H_EXIT_CODE` at least this often.
+ */
+const abortWatch = isMainThread && process.env.THREADKIT_DEADLOCK === 'abort';
+const ABORT_LOOK_MS = 100;
+
+function exitIfAsked(): void {
+  const code = Atomics.load(runtime().i32, H_EXIT_CODE);
+  if (code !== 0) process.exit(code);
+}
+
+/** Frames of threadkit's own files and of Node's: not what a reader of a wait's stack wants. */
+const ownFiles = new URL('..', import.meta.url);
+const ownDirs = [ownFiles.href, decodeURIComponent(ownFiles.pathname)];
+
+function callerStack(trace: { stack?: string }): string {
+  const lines = (trace.stack ?? '').split('\n').slice(1);
+  return lines.filter((l) => !ownDirs.some((d) => l.includes(d)) && !/\(node:|at node:/.test(l)).join('\n');
+}
+
+/**
+ * The record of one wait (`records.ts`): made once it has stayed parked `RECORD_AFTER_MS` (the
+ * first slice is cut there), kept current while it lasts, removed when it ends. A wait whose
+ * parks carry no `rec` is never recorded.
+ */
+class Recorder {
+  #slot = -1;
+  #started = -1;
+  #desc: WaitDesc | undefined;
+
+  constructor(
+    readonly sync: boolean,
+    readonly deadline: number,
+    readonly signal: boolean,
+    /** The caller's stack, captured before the first await (Promise form). */
+    readonly trace: { stack?: string } | undefined,
+  ) {}
+
+  /** Before a park of `slice` ms: records if due; returns the slice, cut to come back when due. */
+  before(p: Park, slice: number): number {
+    const desc = p.rec as WaitDesc;
+    if (this.#slot >= 0) {
+      if (desc !== this.#desc) {
+        this.#desc = desc;
+        updateRecord(this.#slot, desc, p.untimed === true);
+      }
+      return slice;
+    }
+    if (slice <= 0) return slice;
+    const t = now();
+    if (this.#started < 0) this.#started = t;
+    const due = this.#started + RECORD_AFTER_MS - t;
+    if (due > 0) return Math.min(slice, due);
+    this.#desc = desc;
+    const timed = !p.untimed && this.deadline !== Number.POSITIVE_INFINITY;
+    const flags = (timed ? TIMED : 0) | (this.signal && !p.untimed ? SIGNAL : 0);
+    const since = performance.timeOrigin + this.#started;
+    const stack = callerStack(this.trace ?? new Error());
+    this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
+    return slice;
+  }
+
+  /** After a park: the owner of what it waits for may have changed. */
+  after(p: Park, outcome: Outcome): void {
+    if (this.#slot >= 0) updateRecord(this.#slot, p.rec as WaitDesc, p.untimed === true, outcome === 'woken');
+  }
+
+  end(): void {
+    closeRecord(this.#slot);
+    this.#slot = -1;
+  }
+}
+
 /** Runs blocking steps on this thread, with `Atomics.wait`. */
 export function runSync<T>(steps: Steps<T>, deadline: number): T {
   let r = steps.next();
-  while (!r.done) {
-    const p = r.value;
-    if ('promise' in p) {
-      r = steps.throw(new TypeError(p.syncMessage));
-      continue;
+  let rec: Recorder | undefined;
+  try {
+    while (!r.done) {
+      const p = r.value;
+      if ('promise' in p) {
+        r = steps.throw(new TypeError(p.syncMessage));
+        continue;
+      }
+      let slice = sliceOf(p, deadline);
+      if (p.rec !== undefined) {
+        rec ??= new Recorder(true, deadline, false, undefined);
+        slice = rec.before(p, slice);
+      }
+      if (abortWatch) slice = Math.min(slice, ABORT_LOOK_MS);
+      let outcome: Outcome;
+      if (slice <= 0) outcome = 'timeout';
+      else {
+        const res = Atomics.wait(p.i32, p.index, p.value, slice);
+        outcome = res === 'timed-out' ? afterTimeout(p, deadline) : 'woken';
+        if (p.rec !== undefined) rec?.after(p, outcome);
+        if (abortWatch) exitIfAsked();
+      }
+      r = steps.next(outcome);
     }
-    const slice = sliceOf(p, deadline);
-    let outcome: Outcome;
-    if (slice <= 0) outcome = 'timeout';
-    else {
-      const res = Atomics.wait(p.i32, p.index, p.value, slice);
-      outcome = res === 'timed-out' ? afterTimeout(p, deadline) : 'woken';
-    }
-    r = steps.next(outcome);
+    return r.value;
+  } finally {
+    rec?.end();
   }
-  return r.value;
 }
 
 /** Runs blocking steps without blocking the event loop, with `Atomics.waitAsync`. */
 export async function runAsync<T>(steps: Steps<T>, deadline: number, signal?: AbortSignal): Promise<T> {
   hold();
+  let rec: Recorder | undefined;
   try {
     let r = steps.next();
     let live = signal;
@@ -118,7 +210,17 @@ export async function runAsync<T>(steps: Steps<T>, deadline: number, signal?: Ab
         if ('promise' in p) {
           p.value = await p.promise;
           outcome = 'woken';
-        } else outcome = await parkAsync(p, deadline, p.untimed ? undefined : live);
+        } else {
+          let cap = Number.POSITIVE_INFINITY;
+          if (p.rec !== undefined) {
+            // The caller's frames are gone after the first await: take them now (formatted
+            // only if the wait lasts long enough to be recorded).
+            rec ??= new Recorder(false, deadline, signal !== undefined, new Error());
+            cap = rec.before(p, sliceOf(p, deadline, live !== undefined));
+          }
+          outcome = await parkAsync(p, deadline, p.untimed ? undefined : live, cap);
+          if (p.rec !== undefined) rec?.after(p, outcome);
+        }
       } catch (reason) {
         live = undefined; // the signal fires once; clean-up parks are not interrupted again
         r = steps.throw(reason);
@@ -128,13 +230,19 @@ export async function runAsync<T>(steps: Steps<T>, deadline: number, signal?: Ab
     }
     return r.value;
   } finally {
+    rec?.end();
     unhold();
   }
 }
 
-function parkAsync(p: Park, deadline: number, signal: AbortSignal | undefined): Promise<Outcome> | Outcome {
+function parkAsync(
+  p: Park,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  cap: number,
+): Promise<Outcome> | Outcome {
   if (signal?.aborted) throw signal.reason;
-  const slice = sliceOf(p, deadline, signal !== undefined);
+  const slice = Math.min(sliceOf(p, deadline, signal !== undefined), cap);
   if (slice <= 0) return 'timeout';
   const res = Atomics.waitAsync(p.i32, p.index, p.value, slice);
   if (!res.async) return res.value === 'timed-out' ? afterTimeout(p, deadline) : 'woken';

@@ -33,6 +33,7 @@ import { argRangeError, BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { FIRST_NOTIFY_CODE } from '../shared/nodes.js';
+import { K_BARRIER, O_WAIT } from '../shared/records.js';
 import { Condition, POLLED, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
 import { Lock } from './lock.js';
@@ -291,7 +292,7 @@ export class Barrier extends SharedPrimitive {
   private *_condWait(): Steps<number> {
     Atomics.store(this._i32, HOLDER, 0);
     try {
-      return yield* this.#cond._wakeSteps(true, false);
+      return yield* this.#cond._wakeSteps(true, false, { kind: K_BARRIER, op: O_WAIT, src: this });
     } catch (e) {
       Atomics.store(this._i32, HOLDER, ME);
       this._break();
@@ -322,6 +323,11 @@ export class Barrier extends SharedPrimitive {
       this._break();
       throw e;
     }
+  }
+
+  /** @internal For the wait records: parties waiting now. */
+  _diagDetail(): number {
+    return Atomics.load(this._i32, COUNT);
   }
 
   /** @internal */

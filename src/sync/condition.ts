@@ -32,6 +32,7 @@ import {
   signalOf,
   timeoutOf,
 } from '../shared/validate.js';
+import { K_CONDITION, O_WAIT, type WaitDesc } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argTypeError, ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
@@ -252,11 +253,15 @@ export class Condition extends SharedPrimitive {
    * must. `passOn`: an
    * aborted waiter that was notified anyway hands its wake-up to the next waiter.
    */
-  *_wakeSteps(poll: boolean, passOn: boolean): Steps<number> {
+  *_wakeSteps(
+    poll: boolean,
+    passOn: boolean,
+    rec: WaitDesc = { kind: K_CONDITION, op: O_WAIT, src: this },
+  ): Steps<number> {
     const lock = this.#lock;
     const node = allocNode(arena, ME);
     this._append(node);
-    const park: Park = { i32: arena, index: at(node, PARK), value: WAITING, poll };
+    const park: Park = { i32: arena, index: at(node, PARK), value: WAITING, poll, rec };
     let saved: number;
     try {
       saved = lock._releaseSave();

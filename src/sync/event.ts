@@ -13,6 +13,7 @@
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
+import { K_EVENT, O_WAIT } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { defineKind } from '../wire/kinds.js';
 import type { WaitOptions } from './condition.js';
@@ -88,7 +89,7 @@ export class Event extends SharedPrimitive {
     try {
       const seen = Atomics.load(i32, WORD);
       if (seen & 1) return true;
-      const park: Park = { i32, index: WORD, value: seen };
+      const park: Park = { i32, index: WORD, value: seen, rec: { kind: K_EVENT, op: O_WAIT, src: this } };
       for (;;) {
         const outcome = yield park;
         if (Atomics.load(i32, WORD) !== seen) return true;

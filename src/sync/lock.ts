@@ -16,6 +16,7 @@
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { type AcquireOptions, acquireOptionsOf } from '../shared/validate.js';
+import { K_LOCK, O_ACQUIRE, O_REACQUIRE } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
@@ -127,7 +128,14 @@ export class Lock extends SharedPrimitive implements LockLike {
     }
     const token = enterWait(i32, WHO);
     try {
-      const park: Park = { i32, index: STATE, value: 2, poll: true, untimed };
+      const park: Park = {
+        i32,
+        index: STATE,
+        value: 2,
+        poll: true,
+        untimed,
+        rec: { kind: K_LOCK, op: untimed ? O_REACQUIRE : O_ACQUIRE, src: this },
+      };
       if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
       while (c !== 0) {
         const outcome = yield park;
@@ -153,6 +161,12 @@ export class Lock extends SharedPrimitive implements LockLike {
     if (!takeOver(i32, STATE, OWNER, owner, ME)) return false;
     warnDeadHolder('A Lock', owner);
     return true;
+  }
+
+  /** @internal For the wait records: the thread holding it (0: free, or changing hands). */
+  _diagOwner(): number {
+    const i32 = this._i32;
+    return Atomics.load(i32, STATE) === 0 ? 0 : Atomics.load(i32, OWNER);
   }
 
   /** @internal Whether thread `ident` acquired it (and has not released it). */

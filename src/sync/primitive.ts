@@ -8,14 +8,17 @@
  * Header words, written once by the constructor:
  * - `W_UID_LO`, `W_UID_HI`: a process-unique id (creating thread's ident, per-thread counter),
  *   so that a primitive sent to a thread twice, or back to its creator, arrives as one object.
+ * - `W_DIAG_ID`: its number in diagnostics (`Lock#12`), given on first need by a CAS from 0 (so
+ *   primitives nobody waits on cost nothing): the next value of the arena's `H_DIAG_SEQ`.
  * Subclasses' own words start at `FIRST_WORD`.
  */
-import { runtime } from '../shared/runtime.js';
+import { H_DIAG_SEQ, runtime } from '../shared/runtime.js';
 import { remember, reviveOnce, SHARE, type Shareable, type ShareDescriptor } from '../wire/kinds.js';
 
 export const W_UID_LO = 0;
 export const W_UID_HI = 1;
-export const FIRST_WORD = 2;
+export const W_DIAG_ID = 2;
+export const FIRST_WORD = 3;
 
 const rt = runtime();
 /** This thread's ident, read on every hot path. */
@@ -45,6 +48,15 @@ export abstract class SharedPrimitive implements Shareable {
 
   /** @internal */
   abstract _kind(): string;
+
+  /** @internal Its number in diagnostics (`shared/records.ts`). */
+  _diagId(): number {
+    const i32 = this._i32;
+    const id = Atomics.load(i32, W_DIAG_ID);
+    if (id !== 0) return id;
+    const fresh = Atomics.add(rt.i32, H_DIAG_SEQ, 1) + 1;
+    return Atomics.compareExchange(i32, W_DIAG_ID, 0, fresh) || fresh;
+  }
 
   /** @internal Other values this primitive needs on the far side (encoded by the codec). */
   _parts(): unknown[] | undefined {

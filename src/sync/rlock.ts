@@ -14,6 +14,7 @@
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { type AcquireOptions, acquireOptionsOf } from '../shared/validate.js';
+import { K_RLOCK, O_ACQUIRE, O_REACQUIRE } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
@@ -112,7 +113,14 @@ export class RLock extends SharedPrimitive implements LockLike {
     if (c !== 0) {
       const token = enterWait(i32, WHO);
       try {
-        const park: Park = { i32, index: STATE, value: 2, poll: true, untimed };
+        const park: Park = {
+          i32,
+          index: STATE,
+          value: 2,
+          poll: true,
+          untimed,
+          rec: { kind: K_RLOCK, op: untimed ? O_REACQUIRE : O_ACQUIRE, src: this },
+        };
         if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
         while (c !== 0) {
           const outcome = yield park;
@@ -158,6 +166,11 @@ export class RLock extends SharedPrimitive implements LockLike {
   /** @internal */
   _acquireRestoreSteps(saved: number): Steps<boolean> {
     return this._acquireSteps(true, saved);
+  }
+
+  /** @internal For the wait records: the thread that owns it (0: free). */
+  _diagOwner(): number {
+    return Atomics.load(this._i32, STATE) === 0 ? 0 : Atomics.load(this._i32, OWNER);
   }
 
   /** @internal */

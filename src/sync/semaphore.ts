@@ -18,6 +18,7 @@
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
 import { type AcquireOptions, acquireOptionsOf, countOf } from '../shared/validate.js';
+import { K_BOUNDED, K_SEMAPHORE, O_ACQUIRE } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argRangeError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
@@ -135,7 +136,8 @@ export class Semaphore extends SharedPrimitive {
     try {
       // poll: a release's notify may go to an abandoned waitAsync of a thread that is blocked
       // and cannot pass it on; a periodic re-check of VALUE bounds that delay.
-      const park: Park = { i32, index: VALUE, value: 0, poll: true };
+      const kind = this._kind() === 'BoundedSemaphore' ? K_BOUNDED : K_SEMAPHORE;
+      const park: Park = { i32, index: VALUE, value: 0, poll: true, rec: { kind, op: O_ACQUIRE, src: this } };
       for (;;) {
         if (this._tryTake()) return true;
         if ((yield park) === 'timeout') return this._tryTake();

@@ -20,6 +20,7 @@ import {
   State,
 } from '../shared/runtime.js';
 import { describe, optionsOf, signalOf, timeoutOf } from '../shared/validate.js';
+import { K_THREAD, O_JOIN, type WaitSource } from '../shared/records.js';
 import { runAsync, runSync, type Steps } from '../shared/wait.js';
 import { UNSHAREABLE } from '../wire/kinds.js';
 
@@ -44,13 +45,18 @@ export function localThreads(): Map<number, WeakRef<ThreadLike>> {
   return m;
 }
 
+/** A joined thread, as the wait records see it: its ident is its id, and it is what is awaited. */
+function joined(ident: number): WaitSource {
+  return { _diagId: () => ident, _diagOwner: () => ident };
+}
+
 /** Waits until the thread's target has finished (its status leaves Running). */
 export function* joinSteps(ident: number): Steps<void> {
   const index = statusIndex(ident);
   for (;;) {
     const s = Atomics.load(i32, index);
     if ((statusOf(i32, ident) & STATE_MASK) !== State.Running) return;
-    if ((yield { i32, index, value: s }) === 'timeout') return;
+    if ((yield { i32, index, value: s, rec: { kind: K_THREAD, op: O_JOIN, src: joined(ident) } }) === 'timeout') return;
   }
 }
 

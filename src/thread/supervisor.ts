@@ -23,7 +23,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MessageChannel, type MessagePort, type Worker, workerData } from 'node:worker_threads';
 import { entryUrl } from '../shared/entries.js';
-import { endThread, isRunning, State, sweepOrphans } from '../shared/runtime.js';
+import { writeSync } from 'node:fs';
+import { DeadlockWatch, formatThreadDump } from '../diagnostics/index.js';
+import { endThread, H_EXIT_CODE, installRuntime, isRunning, State, sweepOrphans } from '../shared/runtime.js';
 import { errorToRecord } from '../wire/errors.js';
 import { launchWorker } from './launch.js';
 import type { LaunchRequest } from './thread.js';
@@ -235,3 +237,33 @@ function listen(port: MessagePort, ident: number): void {
 }
 
 listen(mainPort, 0);
+
+// ---- the deadlock watchdog (THREADKIT_DEADLOCK=warn|abort) --------------------------------
+
+/**
+ * Here, where no blocked thread can stop it: reads the wait records every `WATCH_MS` and writes
+ * each certain deadlock's report to stderr with a synchronous write (with the main thread
+ * blocked, `console.error` from another thread would never appear). With `abort` it then ends
+ * the process with exit code 3 through the main thread (blocked: it looks at `H_EXIT_CODE`;
+ * idle: a message on its port), or by SIGKILL when the main thread does not answer.
+ */
+const WATCH_MS = 250;
+const KILL_AFTER_MS = 2000;
+const mode = process.env.THREADKIT_DEADLOCK;
+if (mode === 'warn' || mode === 'abort') {
+  installRuntime({ arena, ident: 0, daemon: true, name: 'threadkit-supervisor', supervisorPort: undefined });
+  const watch = new DeadlockWatch(false);
+  let ending = false;
+  setInterval(() => {
+    if (ending) return;
+    const found = watch.look();
+    if (found.length === 0) return;
+    const report = `${found.map((d) => d.description).join('\n\n')}\n\n${formatThreadDump(found.flatMap((d) => d.threads))}`;
+    writeSync(2, `threadkit: ${report}\n`);
+    if (mode !== 'abort') return;
+    ending = true;
+    Atomics.store(i32, H_EXIT_CODE, 3);
+    mainPort.postMessage({ op: 'exit', code: 3 });
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
+  }, WATCH_MS);
+}

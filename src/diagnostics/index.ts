@@ -1,0 +1,356 @@
+/**
+ * Diagnostics: what every thread is doing (`dumpThreads`, `formatThreadDump`: `jstack`'s thread
+ * dump) and which of them wait on each other for ever (`findDeadlocks`, `watchDeadlocks`:
+ * `ThreadMXBean.findDeadlockedThreads()`, Go's "all goroutines are asleep"). Everything here
+ * reads shared memory only (the live table and the wait records, `shared/records.ts`), so it
+ * works from any thread, and from the supervisor, while the others are blocked.
+ *
+ * A deadlock is (SPEC) (a) a cycle of threads each parked, with no timeout or signal, on a `Lock`
+ * or `RLock` acquired by the next (a `Condition` re-acquiring its lock counts; threads outside
+ * the cycle are ignored), or (b) every live thread, daemons included, and the main thread parked
+ * in `…Sync` waits without a timeout. It is `certain` when every wait in it is a `…Sync` wait.
+ *
+ * No false positives: a candidate is reported only if it holds in two looks apart in time with
+ * no waiter in it woken by a notify in between (a thread woken an instant ago may still show its
+ * record), and each edge of a cycle was read by its waiter after the next thread had parked
+ * (the owner a record names is what its waiter saw when it last woke: a parked thread cannot have
+ * released anything since).
+ */
+import { MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
+import {
+  K_LOCK,
+  K_RLOCK,
+  KINDS,
+  O_ACQUIRE,
+  O_REACQUIRE,
+  OPS,
+  type RawRecord,
+  readRow,
+  SIGNAL,
+  TIMED,
+} from '../shared/records.js';
+import { argTypeError } from '../errors.js';
+import { describe, optionsOf } from '../shared/validate.js';
+
+/** One wait of a thread. */
+export interface WaitInfo {
+  /** `'Lock'`, `'RLock'`, `'Condition'`, `'Semaphore'`, `'BoundedSemaphore'`, `'Event'`, `'Barrier'`, a queue kind, `'Thread'` (a join). */
+  kind: string;
+  /** The primitive's diagnostic number (`Lock#12`), or the joined thread's ident. */
+  id: number;
+  /** `'acquire'`, `'reacquire'` (a Condition taking its lock back), `'wait'`, `'get'`, `'put'`, `'join'`. */
+  operation: string;
+  form: 'sync' | 'promise';
+  /** The thread that holds the lock, or the thread being joined. */
+  owner?: { name: string; ident: number };
+  /** Milliseconds since it parked. */
+  sinceMs: number;
+  /** Its timeout (ms), if it has one. */
+  timeout?: number;
+  /** Whether an AbortSignal can end it. */
+  signal?: boolean;
+  /** The waiter's stack when it parked (threadkit's own frames left out). */
+  stack?: string;
+  /** How it reads in a dump: `Lock#12 held by Thread-3`, `Queue#4 (get, empty)`. */
+  description: string;
+}
+
+/** One live thread. */
+export interface ThreadDump {
+  name: string;
+  ident: number;
+  daemon: boolean;
+  state: 'running' | 'waiting';
+  /** Oldest first; at most 16 Promise-form waits and the `…Sync` one. */
+  waits: WaitInfo[];
+  /** Promise-form waits beyond those listed. */
+  moreWaits: number;
+  /** `waits[0]`. */
+  waitingOn?: WaitInfo;
+}
+
+/** A deadlock found. */
+export interface Deadlock {
+  threads: ThreadDump[];
+  /** Every wait in it is a `…Sync` wait (a Promise-form one might still be ended by its thread's event loop). */
+  certain: boolean;
+  description: string;
+}
+
+interface Sampled {
+  dump: ThreadDump;
+  raw: RawRecord[];
+}
+
+function nameOf(ident: number, names: Map<number, string>): string {
+  return names.get(ident) ?? `ident ${ident}`;
+}
+
+function describeWait(r: RawRecord, names: Map<number, string>): string {
+  const kind = KINDS[r.kind] ?? 'wait';
+  if (kind === 'Thread') return `thread "${nameOf(r.id, names)}" (ident ${r.id})`;
+  const name = `${kind}#${r.id}`;
+  if (r.kind === K_LOCK || r.kind === K_RLOCK) {
+    const held = r.owner === 0 ? 'free' : `held by ${nameOf(r.owner, names)}`;
+    return `${name} ${held}${r.op === O_REACQUIRE ? ' (re-acquiring after a Condition wait)' : ''}`;
+  }
+  if (kind.endsWith('Queue')) {
+    const op = OPS[r.op] ?? '';
+    return `${name} (${op}, ${op === 'get' ? (r.detail === 0 ? 'empty' : `${r.detail} queued`) : `${r.detail} queued`})`;
+  }
+  if (kind === 'Barrier') return `${name} (${r.detail} waiting)`;
+  return name;
+}
+
+/** One look at every live thread and its waits. */
+function sample(): Sampled[] {
+  const i32 = runtime().i32;
+  const rows: { ident: number; daemon: boolean; row: number }[] = [];
+  const names = new Map<number, string>();
+  forEachLive(i32, (ident, daemon, row) => {
+    rows.push({ ident, daemon, row });
+    names.set(ident, readName(i32, row));
+  });
+  const now = performance.timeOrigin + performance.now();
+  return rows.map(({ ident, daemon, row }) => {
+    const { records, more } = readRow(row);
+    records.sort((a, b) => a.since - b.since);
+    const waits = records.map((r): WaitInfo => {
+      const w: WaitInfo = {
+        kind: KINDS[r.kind] ?? 'unknown',
+        id: r.id,
+        operation: OPS[r.op] ?? 'wait',
+        form: r.sync ? 'sync' : 'promise',
+        sinceMs: Math.max(0, now - r.since),
+        description: describeWait(r, names),
+      };
+      if (r.owner !== 0) w.owner = { name: nameOf(r.owner, names), ident: r.owner };
+      if (r.flags & TIMED) w.timeout = r.timeout;
+      if (r.flags & SIGNAL) w.signal = true;
+      if (r.stack) w.stack = r.stack;
+      return w;
+    });
+    const dump: ThreadDump = {
+      name: names.get(ident) as string,
+      ident,
+      daemon,
+      state: waits.length > 0 || more > 0 ? 'waiting' : 'running',
+      waits,
+      moreWaits: more,
+    };
+    if (waits.length > 0) dump.waitingOn = waits[0];
+    return { dump, raw: records };
+  });
+}
+
+/**
+ * Every live thread of the process, the main thread included: name, ident, daemon, whether it
+ * waits and on what (oldest first), for how long, and the stack it waits at. Works from any
+ * thread, while the others are blocked.
+ */
+export function dumpThreads(): ThreadDump[] {
+  return sample().map((s) => s.dump);
+}
+
+function formatWait(w: WaitInfo): string {
+  const seconds = (w.sinceMs / 1000).toFixed(w.sinceMs < 10_000 ? 2 : 0);
+  const bounds = [
+    w.form,
+    ...(w.timeout !== undefined ? [`timeout ${w.timeout} ms`] : []),
+    ...(w.signal ? ['abortable'] : []),
+  ];
+  const head = `   - ${w.operation === 'join' ? 'joining' : `${w.operation} on`} ${w.description} (${bounds.join(', ')}) for ${seconds} s`;
+  const stack = (w.stack ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => `        ${l.trim()}`)
+    .join('\n');
+  return stack ? `${head}\n${stack}` : head;
+}
+
+function formatThread(t: ThreadDump): string {
+  const head = `"${t.name}" ident=${t.ident}${t.daemon ? ' daemon' : ''} ${t.state}`;
+  const lines = [head, ...t.waits.map(formatWait)];
+  if (t.moreWaits > 0) lines.push(`   - and ${t.moreWaits} more Promise-form waits`);
+  return lines.join('\n');
+}
+
+/** `dump` (default: `dumpThreads()` now) as text, in the manner of `jstack`. */
+export function formatThreadDump(dump?: ThreadDump[]): string {
+  if (dump !== undefined && !Array.isArray(dump))
+    throw argTypeError(`Expected \`dump\` to be an array, got ${describe(dump)}`);
+  const threads = dump ?? dumpThreads();
+  const when = new Date().toISOString();
+  return `threadkit thread dump ${when}, ${threads.length} thread${threads.length === 1 ? '' : 's'}:\n\n${threads.map(formatThread).join('\n\n')}\n`;
+}
+
+// ---- deadlocks ----------------------------------------------------------------------------
+
+interface Candidate {
+  /** Identifies it across looks: the threads and, per thread, when its waits began. */
+  key: string;
+  threads: Sampled[];
+  certain: boolean;
+  description: string;
+  /** Notifies received by its waits, at this look. */
+  wakes: number[];
+}
+
+/** Whether a record is a wait that could be part of a deadlock (no timeout, no signal). */
+function endless(r: RawRecord): boolean {
+  return (r.flags & (TIMED | SIGNAL)) === 0;
+}
+
+function isLockWait(r: RawRecord): boolean {
+  return (r.kind === K_LOCK || r.kind === K_RLOCK) && (r.op === O_ACQUIRE || r.op === O_REACQUIRE) && endless(r);
+}
+
+/** The deadlocks one look at the records shows (not yet confirmed by a second look). */
+function candidates(threads: Sampled[]): Candidate[] {
+  const byIdent = new Map(threads.map((s) => [s.dump.ident, s]));
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  // (a) Cycles of lock waits. An edge W → O: W waits, with no end, for a lock O held when W last
+  // looked, and O was already parked (on anything endless) when W looked.
+  const edges = new Map<number, { to: number; rec: RawRecord }[]>();
+  for (const s of threads) {
+    for (const r of s.raw) {
+      if (!isLockWait(r) || r.owner === s.dump.ident) continue;
+      const o = byIdent.get(r.owner);
+      if (o === undefined) continue;
+      const parkedBefore = o.raw.some((x) => endless(x) && x.since < r.refreshed);
+      if (!parkedBefore) continue;
+      let list = edges.get(s.dump.ident);
+      if (list === undefined) edges.set(s.dump.ident, (list = []));
+      list.push({ to: r.owner, rec: r });
+    }
+  }
+  const path: { ident: number; rec: RawRecord }[] = [];
+  const onPath = new Set<number>();
+  let budget = 10_000;
+  const found = (cycle: { ident: number; rec: RawRecord }[]): void => {
+    // The same cycle is met from each of its threads: one key for all its rotations.
+    const canonical = [...cycle].sort((a, b) => a.ident - b.ident);
+    const key = `cycle:${canonical.map((p) => `${p.ident}@${p.rec.since}`).join(',')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const lines = cycle.map((p) => {
+      const t = byIdent.get(p.ident) as Sampled;
+      const w = t.dump.waits.find((x) => x.id === p.rec.id && x.kind === KINDS[p.rec.kind]);
+      return `  "${t.dump.name}" waits for ${w?.description ?? 'a lock'} (${p.rec.sync ? 'sync' : 'promise'})`;
+    });
+    const certain = cycle.every((p) => p.rec.sync);
+    out.push({
+      key,
+      threads: cycle.map((p) => byIdent.get(p.ident) as Sampled),
+      certain,
+      description: `Found one threadkit deadlock${certain ? '' : ' (not certain: a Promise-form wait is part of it)'}:\n${lines.join('\n')}`,
+      wakes: canonical.map((p) => p.rec.wakes),
+    });
+  };
+  const visit = (ident: number): void => {
+    if (--budget < 0) return;
+    onPath.add(ident);
+    for (const e of edges.get(ident) ?? []) {
+      path.push({ ident, rec: e.rec });
+      if (onPath.has(e.to)) found(path.slice(path.findIndex((p) => p.ident === e.to)));
+      else if (edges.has(e.to)) visit(e.to);
+      path.pop();
+    }
+    onPath.delete(ident);
+  };
+  for (const ident of edges.keys()) visit(ident);
+  // (b) Every live thread, the main one included, parked in a …Sync wait with no end.
+  const all = threads.length > 0 && threads.some((s) => s.dump.ident === MAIN_IDENT);
+  if (all && threads.every((s) => s.raw.some((r) => r.sync && endless(r)))) {
+    const waits = threads.map((s) => s.raw.find((r) => r.sync) as RawRecord);
+    const lines = threads.map(
+      (s) => `  "${s.dump.name}" waits for ${s.dump.waits.find((w) => w.form === 'sync')?.description}`,
+    );
+    out.push({
+      key: `all:${threads.map((s, k) => `${s.dump.ident}@${waits[k]?.since}`).join(',')}`,
+      threads,
+      certain: true,
+      description: `All threads are asleep - deadlock!\n${lines.join('\n')}`,
+      wakes: waits.map((r) => r.wakes),
+    });
+  }
+  return out;
+}
+
+/** The candidates of two looks that are the same deadlock, with no waiter in it notified in between. */
+function confirmed(before: Candidate[], after: Candidate[]): Candidate[] {
+  const earlier = new Map(before.map((c) => [c.key, c]));
+  return after.filter((c) => {
+    const e = earlier.get(c.key);
+    return e?.wakes.every((w, k) => w === c.wakes[k]) === true;
+  });
+}
+
+function toDeadlock(c: Candidate): Deadlock {
+  return { threads: c.threads.map((s) => s.dump), certain: c.certain, description: c.description };
+}
+
+/** How long `findDeadlocks` waits between its two looks (ms). */
+const CONFIRM_MS = 20;
+
+/**
+ * The deadlocks of the process now (`[]` when there is none). Takes two looks `CONFIRM_MS` apart
+ * (blocking this thread that long) so as never to report a wait that is just ending.
+ */
+export function findDeadlocks(): Deadlock[] {
+  const first = candidates(sample());
+  if (first.length === 0) return [];
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CONFIRM_MS);
+  return confirmed(first, candidates(sample())).map(toDeadlock);
+}
+
+/** @internal The watchdog's step, shared with the supervisor: new confirmed deadlocks since the last look. */
+export class DeadlockWatch {
+  #previous: Candidate[] = [];
+  readonly #reported = new Set<string>();
+
+  constructor(readonly includeUncertain: boolean) {}
+
+  look(): Deadlock[] {
+    const now = candidates(sample());
+    const found = confirmed(this.#previous, now).filter(
+      (c) => (this.includeUncertain || c.certain) && !this.#reported.has(c.key),
+    );
+    this.#previous = now;
+    for (const c of found) this.#reported.add(c.key);
+    return found.map(toDeadlock);
+  }
+}
+
+/**
+ * Looks for deadlocks every `intervalMs` (default 250) and calls `onDeadlock` once per deadlock
+ * (default: writes the report to stderr); only certain ones unless `all: true`. Runs in this
+ * thread (a thread blocked in a sync wait runs no callback: for a watchdog that never stops, set
+ * `THREADKIT_DEADLOCK=warn` or `=abort`). Does not keep the process alive. Returns `{ stop() }`.
+ */
+export function watchDeadlocks(options?: {
+  intervalMs?: number;
+  onDeadlock?: (deadlocks: Deadlock[]) => void;
+  all?: boolean;
+}): { stop(): void } {
+  const o = optionsOf(options, 'watchDeadlocks');
+  const intervalMs = o.intervalMs ?? 250;
+  if (typeof intervalMs !== 'number' || !(intervalMs > 0) || intervalMs > 0x7fff_ffff) {
+    throw argTypeError(
+      `Expected \`intervalMs\` to be a positive number of milliseconds, got ${describe(o.intervalMs)}`,
+    );
+  }
+  const onDeadlock =
+    o.onDeadlock ?? ((d: Deadlock[]) => process.stderr.write(`${d.map((x) => x.description).join('\n\n')}\n`));
+  if (typeof onDeadlock !== 'function') {
+    throw argTypeError(`Expected \`onDeadlock\` to be a function, got ${describe(o.onDeadlock)}`);
+  }
+  const watch = new DeadlockWatch(o.all === true);
+  const timer = setInterval(() => {
+    const found = watch.look();
+    if (found.length > 0) onDeadlock(found);
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
