@@ -152,8 +152,10 @@ export async function poolWorker(a: PoolThreadArgs): Promise<void> {
       const begun = Atomics.compareExchange(ch, at + S_STATE, PENDING, RUNNING) === PENDING;
       if (begun) f64[(at + S_STARTED) >> 1] = sharedNow();
       Atomics.store(ch, C_TAKEN, taken);
-      if (begun) await run(at, taken - 1);
-      else Atomics.store(ch, at + S_STATE, CANCELLED);
+      if (begun) {
+        const later = run(at, taken - 1);
+        if (later !== undefined) await later;
+      } else Atomics.store(ch, at + S_STATE, CANCELLED);
       Atomics.store(ch, C_DONE, taken);
       bell();
       idleSince = performance.now();
@@ -194,17 +196,25 @@ export async function poolWorker(a: PoolThreadArgs): Promise<void> {
     return false;
   }
 
-  /** Runs the task in the slot at word `at` (slot number `n`) and publishes its outcome. */
-  async function run(at: number, n: number): Promise<void> {
-    let value: unknown;
-    let thrown = false;
+  /**
+   * Runs the task in the slot at word `at` (slot number `n`) and publishes its outcome. A task
+   * that completes synchronously is published before this returns (no Promise is made: tiny
+   * tasks pay no microtask turn); otherwise it returns the Promise of its publication.
+   */
+  function run(at: number, n: number): Promise<void> | undefined {
     try {
       const id = ch[at + S_TARGET] as number;
       if (!targets.has(id)) drainUntil(() => targets.has(id));
-      let fn = targets.get(id) as Fn | Promise<Fn>;
+      const fn = targets.get(id) as Fn | Promise<Fn>;
       if (isThenable(fn)) {
-        fn = await fn;
-        targets.set(id, fn);
+        // A module target still loading: the first task of it waits for it.
+        return fn.then(
+          (loaded) => {
+            targets.set(id, loaded);
+            return run(at, n);
+          },
+          (e: unknown) => publish(at, n, e, true),
+        );
       }
       const flags = ch[at + S_FLAGS] as number;
       let args: unknown[];
@@ -214,22 +224,38 @@ export async function poolWorker(a: PoolThreadArgs): Promise<void> {
         portArgs.delete(n);
         args = decode(e.v, e.s) as unknown[];
       } else args = unpack(ch, f64, u16, at + S_PAYLOAD, next) as unknown[];
-      if (flags & F_EACH) {
-        const out: unknown[] = [];
-        for (const item of args[0] as unknown[]) {
-          let r = fn(item);
-          if (isThenable(r)) r = await r;
-          out.push(r);
-        }
-        value = out;
-      } else {
-        value = fn.apply(undefined, args);
-        if (isThenable(value)) value = await value;
+      if (flags & F_EACH)
+        return each(fn, args[0] as unknown[]).then(
+          (v) => publish(at, n, v, false),
+          (e: unknown) => publish(at, n, e, true),
+        );
+      const value = fn.apply(undefined, args);
+      if (isThenable(value)) {
+        return Promise.resolve(value).then(
+          (v) => publish(at, n, v, false),
+          (e: unknown) => publish(at, n, e, true),
+        );
       }
+      publish(at, n, value, false);
     } catch (e) {
-      value = e;
-      thrown = true;
+      publish(at, n, e, true);
     }
+    return undefined;
+  }
+
+  /** A `map` chunk: the target on each item in turn, each awaited. */
+  async function each(fn: Fn, items: unknown[]): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const item of items) {
+      let r = fn(item);
+      if (isThenable(r)) r = await r;
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** Writes the outcome of slot `n`: packed in the slot, or on the port. */
+  function publish(at: number, n: number, value: unknown, thrown: boolean): void {
     if (thrown) {
       post({ t: 'result', n, v: encodeError(value) });
       ch[at + S_RESULT] = R_THROWN;

@@ -128,8 +128,13 @@ function uncompiledMessage(src: string, error: unknown, what: string, accepted: 
 const described = new Map<string, TargetDescriptor & { kind: 'fn' }>();
 const DESCRIBED_MAX = 4096;
 
+/** The last function described, and its descriptor: a pool is often handed the same one again. */
+let lastFn: unknown;
+let lastDescriptor: TargetDescriptor | undefined;
+
 /** Checks a target given to Thread/Timer/pool/Barrier and describes it for shipping. */
 export function describeTarget(target: unknown, what: string): TargetDescriptor {
+  if (target === lastFn && lastDescriptor !== undefined) return lastDescriptor;
   if (typeof target === 'function') {
     const src = functionSource(target as (...a: unknown[]) => unknown, what);
     let d = described.get(src);
@@ -138,6 +143,8 @@ export function describeTarget(target: unknown, what: string): TargetDescriptor 
       if (described.size >= DESCRIBED_MAX) described.clear();
       described.set(src, d);
     }
+    lastFn = target;
+    lastDescriptor = d;
     return d;
   }
   if (target instanceof TaskRef) return { kind: 'module', url: target.url, name: target.exportName };
