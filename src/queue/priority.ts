@@ -129,19 +129,25 @@ function kindOf(k: Key): string {
   return 'array';
 }
 
-/** Compares strings by code point, as Python's `str` (JS `<` compares UTF-16 code units). */
+const isHigh = (u: number): boolean => u >= 0xd800 && u <= 0xdbff;
+const isLow = (u: number): boolean => u >= 0xdc00 && u <= 0xdfff;
+
+/**
+ * Compares strings by code point, as Python's `str` (JS `<` compares UTF-16 code units). Up to
+ * the first unit that differs the two strings agree, so the first code point that differs starts
+ * there, or one unit earlier when that unit is a high surrogate paired with a low one in either
+ * string. A surrogate that is not part of a pair is the code point of its own value (U+D800 to
+ * U+DFFF), as in Python: remapping surrogate units above U+FFFF instead would misplace a lone
+ * one after U+E000-FFFF.
+ */
 function compareStrings(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
     if (x === y) continue;
-    // Only surrogates (U+D800-DFFF) are out of code-point order: they encode U+10000 and above.
-    if (x >= 0xd800 && x <= 0xdfff) x += 0x2000;
-    else if (x >= 0xe000) x -= 0x800;
-    if (y >= 0xd800 && y <= 0xdfff) y += 0x2000;
-    else if (y >= 0xe000) y -= 0x800;
-    return x < y ? -1 : 1;
+    const at = i > 0 && isHigh(a.charCodeAt(i - 1)) && (isLow(x) || isLow(y)) ? i - 1 : i;
+    return (a.codePointAt(at) as number) < (b.codePointAt(at) as number) ? -1 : 1;
   }
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

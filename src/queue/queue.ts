@@ -113,10 +113,41 @@ function waitOf(o: { block?: unknown; timeout?: unknown }): number {
   return block ? timeout : 0;
 }
 
+/**
+ * The `transfer` option: ArrayBuffers to detach once the item is in (an item travels as bytes, so
+ * there is nothing else a queue could move). Checked here, before the put: detaching comes after
+ * the item is published, where a list that cannot be transferred (a non-buffer, a buffer listed
+ * twice or already detached) would throw with the item already queued.
+ */
 function transferOf(value: unknown): Transferable[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw argTypeError(`Expected \`transfer\` to be an array, got ${describe(value)}`);
+  const seen = new Set<unknown>();
+  for (let i = 0; i < value.length; i++) {
+    const b: unknown = value[i];
+    if (!(b instanceof ArrayBuffer)) {
+      throw argTypeError(
+        `Expected \`transfer[${i}]\` to be an ArrayBuffer (a queue moves buffers only), got ${describe(b)}`,
+      );
+    }
+    if (seen.has(b)) throw argTypeError(`\`transfer[${i}]\` lists an ArrayBuffer that is already in the list`);
+    if (isDetached(b)) throw argTypeError(`\`transfer[${i}]\` is a detached ArrayBuffer`);
+    seen.add(b);
+  }
   return value;
+}
+
+/** Whether `b` is detached (`ArrayBuffer.prototype.detached` is Node 22+; before, only an empty one can be). */
+function isDetached(b: ArrayBuffer): boolean {
+  const flag = (b as { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  if (b.byteLength !== 0) return false;
+  try {
+    structuredClone(b);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 const NO_IDS: number[] = [];

@@ -853,8 +853,9 @@ export class QueueStore {
   }
 
   /**
-   * Discards every item (`shutdown({ immediate: true })`), counting each as done. Returns the ids
-   * of the buffers the items held, for the caller to let go. Both mutexes.
+   * Discards every item (`shutdown({ immediate: true })`), counting each as done (down to no
+   * unfinished task, not below). Returns the ids of the buffers the items held, for the caller to
+   * let go. Both mutexes.
    */
   discardAll(): number[] {
     const size = this.size();
@@ -873,7 +874,10 @@ export class QueueStore {
       const ids = (ix.i32[at + 2] as number) + align4(ix.i32[at + 5] as number);
       for (let j = 0; j < (ix.i32[at + 6] as number); j++) held.push(place.i32[(ids >> 2) + j] as number);
     }
-    this.#write(0, DONE, ((this.i32[DONE] as number) + size) | 0);
+    // Each discarded item counts as done only while tasks are unfinished, as Python's
+    // `if self.unfinished_tasks > 0`: items marked done before they were got (`taskDone` counts
+    // puts, not gets) must not drive the count below zero, where it would wrap and hang `join`.
+    this.#write(0, DONE, ((this.i32[DONE] as number) + Math.min(size, this.unfinished())) | 0);
     this.#write(0, GETS, (this.i32[PUTS] as number) | 0);
     this.#commit();
     for (const at of entries) this.#freeEntry(ix, at);
