@@ -69,7 +69,7 @@ export interface PutOptions {
   /** Milliseconds to wait for room at most (`Infinity`/`undefined`: forever); ignored with `block: false`. */
   timeout?: number;
   /** ArrayBuffers in the item to move rather than copy: they are detached here once the item is in. */
-  transfer?: Transferable[];
+  transfer?: ArrayBuffer[];
   /** Aborting rejects the pending put with the signal's reason; nothing is added (Promise form only). */
   signal?: AbortSignal;
 }
@@ -836,7 +836,7 @@ export class SimpleQueue<T = unknown> extends QueueBase<T> {
   }
 
   /** Adds an item; never waits (the queue is unbounded). */
-  put(item: T, options?: { transfer?: Transferable[] }): void {
+  put(item: T, options?: { transfer?: ArrayBuffer[] }): void {
     const o = optionsOf(options, 'put');
     this._putSync(item, { transfer: o.transfer }, 'put');
   }
