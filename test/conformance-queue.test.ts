@@ -1500,3 +1500,18 @@ describe('many threads on one queue', () => {
     assert.equal(inbox.getNowait(), 'delivered');
   });
 });
+
+test('with block: false the timeout is not looked at, not even checked (as Python)', async () => {
+  const q = new Queue<number>({ maxsize: 1 });
+  q.putSync(1, { block: false, timeout: -1 });
+  assert.throws(
+    () => q.putSync(2, { block: false, timeout: Number.NaN }),
+    (e: Error) => e.name === 'QueueFull',
+  );
+  assert.equal(await q.get({ block: false, timeout: -5 }), 1);
+  assert.throws(
+    () => q.getSync({ block: false, timeout: -1 }),
+    (e: Error) => e.name === 'QueueEmpty',
+  );
+  assert.throws(() => q.getSync({ timeout: -1 }), RangeError, 'a blocking get still checks it');
+});

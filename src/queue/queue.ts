@@ -108,9 +108,9 @@ function maxsizeOf(value: unknown): number {
 
 /** `{ block, timeout }` as one timeout: 0 for non-blocking (Python ignores the timeout then). */
 function waitOf(o: { block?: unknown; timeout?: unknown }): number {
-  const block = boolOf(o.block, 'block', true);
-  const timeout = timeoutOf(o.timeout);
-  return block ? timeout : 0;
+  // As Python's: with `block: false` the timeout is not looked at, not even checked.
+  if (!boolOf(o.block, 'block', true)) return 0;
+  return timeoutOf(o.timeout);
 }
 
 /**
