@@ -300,6 +300,7 @@ export function nestedObject() {
 const payloads = {
   copied: {
     title: '1 MiB Uint8Array, copied both ways',
+    summary: '1 MiB copied',
     what: 'the task gets a 1 MiB Uint8Array (structured clone) and returns it (cloned back).',
     state: () => ({ buf: new Uint8Array(MiB).map((_, i) => i & 255) }),
     trip: async (pool, s) => {
@@ -309,6 +310,7 @@ const payloads = {
   },
   transferred: {
     title: '1 MiB ArrayBuffer, transferred both ways',
+    summary: '1 MiB transferred',
     what:
       'the task gets a 1 MiB ArrayBuffer in the transfer list and moves it back (piscina/tinypool move(), ' +
       'workerpool Transfer, threadkit move()); the next round trip sends the buffer that came back.',
@@ -322,6 +324,7 @@ const payloads = {
   },
   nested: {
     title: '10 KB nested object, cloned both ways',
+    summary: '10 KB object',
     what: `the task gets a nested object of ${JSON.stringify(nestedObject()).length} bytes as JSON and returns it.`,
     state: () => ({ obj: nestedObject() }),
     trip: async (pool, s) => {
@@ -365,6 +368,7 @@ async function poolPayload(opts) {
       );
       tables.push({
         title: `Pool payload round trip (issue 7): ${p.title}`,
+        summary: `Pool payload round trip, ${p.summary}`,
         what: `One in flight, ${THREADS} threads; each sample ${trips} round trips after ${plan.warm} unmeasured: ${p.what} µs per round trip.`,
         unit: 'µs',
         digits: 1,

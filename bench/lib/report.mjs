@@ -49,7 +49,7 @@ function pad(text, width, right = false) {
  * One table's figures: each row's statistics and its ratio to its `vs` row, and every ratio line
  * (the rows' and the table's `extraRatios`), each with the table's direction (`better`) and unit,
  * so that a summary can say which way is better. What `printTable` prints and `--json` emits.
- * @param {{ title: string, what: string, unit: string, digits?: number, goal?: number,
+ * @param {{ title: string, summary?: string, what: string, unit: string, digits?: number, goal?: number,
  *   better?: 'lower' | 'higher', extra?: { head: string, digits?: number },
  *   rows: { label: string, samples?: number[], stats?: ReturnType<typeof summarize>, vs?: string,
  *           goal?: boolean, failed?: string, short?: string, extraSamples?: number[] }[],
@@ -105,6 +105,8 @@ export function summarizeTable(table) {
   }
   return {
     title: table.title,
+    // What the closing summary calls the measurement (default: the title up to "(issue N)").
+    summary: table.summary,
     what: table.what,
     unit: table.unit,
     better,

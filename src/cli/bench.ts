@@ -43,6 +43,7 @@ interface Ratio {
 
 interface TableSummary {
   title: string;
+  summary?: string;
   unit: string;
   better: 'lower' | 'higher';
   ratios: Ratio[];
@@ -170,28 +171,26 @@ interface SummaryRow {
   unit: string;
 }
 
-/**
- * A table's measurement, in few words: its title up to "(issue N)", or with the rest of the title
- * too when another table's title starts the same (the three payload tables).
- */
-function measurementNames(titles: string[]): Map<string, string> {
-  const short = (t: string) => t.replace(/\s*\(issue \d+\).*$/, '');
-  const count = new Map<string, number>();
-  for (const t of titles) count.set(short(t), (count.get(short(t)) ?? 0) + 1);
-  return new Map(titles.map((t) => [t, count.get(short(t)) === 1 ? short(t) : t.replace(/\s*\(issue \d+\)/, '')]));
+/** A table's measurement, in few words: its `summary`, or its title up to "(issue N)". */
+function measurementOf(t: TableSummary): string {
+  return t.summary ?? t.title.replace(/\s*\(issue \d+\).*$/, '');
+}
+
+/** threadkit's row as the summary names it: "threadkit task()" → "task()", "(function)" → "function target". */
+function contenderOf(label: string): string {
+  return label.replace(/^threadkit /, '').replace(/^\((\w+)\)$/, '$1 target');
 }
 
 /** Every ratio of a threadkit row to a row that is not threadkit's, in the order measured. */
 export function summaryRows(run: BenchRun): SummaryRow[] {
   const rows: SummaryRow[] = [];
-  const names = measurementNames(run.scenarios.flatMap((s) => s.tables.map((t) => t.title)));
   for (const s of run.scenarios) {
     for (const t of s.tables) {
       for (const r of t.ratios) {
         if (!r.label.startsWith('threadkit') || r.base.startsWith('threadkit') || !Number.isFinite(r.x)) continue;
         rows.push({
-          measurement: names.get(t.title) ?? t.title,
-          threadkit: r.label.replace(/^threadkit /, ''),
+          measurement: measurementOf(t),
+          threadkit: contenderOf(r.label),
           vs: r.base,
           ratio: r.x,
           factor: r.better === 'higher' ? r.x : 1 / r.x,

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket, connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Queue, Thread } from 'threadkit';
+import { quantile } from './context.js';
 
 /** [connection, request id, N]. */
 type Job = [number, number, number];
@@ -141,7 +142,7 @@ export async function runPooledServer(options: {
   replies.shutdown();
   await pump;
   const sorted = latencies.sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+  const q = (p: number) => quantile(sorted, p);
   return {
     requests: options.requests,
     connections: options.connections,
