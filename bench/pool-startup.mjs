@@ -13,12 +13,15 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { has, skippedNote } from './lib/peers.mjs';
 import { threadkitWith } from './lib/threadkit.mjs';
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./fixtures/startup-child.mjs', import.meta.url));
 
 const RAW = 'raw new Worker(ESM file URL) + one message';
+
+const PEERS = ['piscina', 'tinypool', 'workerpool'];
 
 const contenders = [
   { key: 'raw', label: RAW, short: 'raw ESM Worker' },
@@ -37,7 +40,7 @@ async function sample(key) {
 async function poolStartup(opts) {
   const rounds = opts.quick ? 5 : 20;
   const tk = await threadkitWith('ThreadPool');
-  const list = contenders.filter((c) => c.key !== 'threadkit' || tk.ready);
+  const list = contenders.filter((c) => (c.key !== 'threadkit' || tk.ready) && (!PEERS.includes(c.key) || has(c.key)));
   const first = new Map(list.map((c) => [c.key, []]));
   const withImport = new Map(list.map((c) => [c.key, []]));
   const imports = new Map(list.map((c) => [c.key, []]));
@@ -88,11 +91,12 @@ async function poolStartup(opts) {
       unit: 'ms',
       extra: { head: 'with import, median ms' },
       rows,
-      extraRatios: ['piscina', 'tinypool', 'workerpool']
-        .map((p) => contenders.find((c) => c.key === p).label)
-        .map((p) => ['threadkit: new ThreadPool() + submit()', p]),
+      extraRatios: list
+        .filter((c) => PEERS.includes(c.key))
+        .map((c) => ['threadkit: new ThreadPool() + submit()', c.label]),
       notes: [
         ...(tk.note ? [tk.note] : []),
+        ...(skippedNote(PEERS) ? [skippedNote(PEERS)] : []),
         `import of the library alone (medians): ${importNote}`,
         ...goal,
         'defaults: piscina and tinypool start minThreads (1 on 2 cores) threads in the constructor; workerpool and ' +

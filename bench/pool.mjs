@@ -11,7 +11,7 @@
  * interleaved one contender at a time (lib/rounds.mjs). The threadkit rows run once dist/ exports
  * `ThreadPool`; until then the table says they were skipped.
  */
-import { THREADS, PISCINA, peers, RING, rawMessage, ring, threadkitPools } from './lib/pools.mjs';
+import { THREADS, PISCINA, peers, RING, rawMessage, ring, skippedNote, threadkitPools } from './lib/pools.mjs';
 import { summarize } from './lib/report.mjs';
 import { closeAll, interleaved } from './lib/rounds.mjs';
 import { threadkitWith } from './lib/threadkit.mjs';
@@ -41,8 +41,12 @@ async function withPools(list, body) {
   }
 }
 
-/** Rows for `list`, each compared with the row labelled `vs` (the first row is the baseline). */
+/**
+ * Rows for `list`, each compared with the row labelled `vs`; when that contender is not in the
+ * list (a peer not installed), with the first row instead.
+ */
 function rowsOf(list, samples, failed, vs, pick = (v) => v) {
+  if (!list.some((c) => c.label === vs)) vs = list[0]?.label;
   return list.map((c) => ({
     label: c.label,
     short: c.short,
@@ -72,6 +76,12 @@ function goalNotes(rows, base, cmp, target, what) {
     notes.push(`issue-7 goal, ${what}: ${label} = ${x.toFixed(2)}x (${cmp} ${target}x): ${met ? 'met' : 'MISSED'}`);
   }
   return notes;
+}
+
+/** The line saying which peers' rows are missing, if any. */
+function peerNote() {
+  const note = skippedNote(['piscina', 'tinypool', 'workerpool']);
+  return note ? [note] : [];
 }
 
 function burst(run, n) {
@@ -126,6 +136,7 @@ async function poolThroughput(opts) {
         ],
         notes: [
           ...(tk.note ? [tk.note] : []),
+          ...peerNote(),
           ...goalNotes(rows, PISCINA, '>=', 10, 'tiny-task throughput >= 10x piscina'),
           'raw floor: one request ring and one response ring per worker (1024 float64 slots each), a ~10 µs spin ' +
             'before Atomics.wait in the worker, the main thread draining results in one Atomics.waitAsync loop, ' +
@@ -171,7 +182,11 @@ async function poolLatency(opts) {
           [TK_FUNCTION, RING],
           [TK_TASK, RING],
         ],
-        notes: [...(tk.note ? [tk.note] : []), ...goalNotes(rows, PISCINA, '<=', 0.25, 'round trip <= 0.25x piscina')],
+        notes: [
+          ...(tk.note ? [tk.note] : []),
+          ...peerNote(),
+          ...goalNotes(rows, PISCINA, '<=', 0.25, 'round trip <= 0.25x piscina'),
+        ],
       },
     ];
   });
@@ -240,6 +255,7 @@ async function poolCpu(opts) {
         extraRatios: peers.map((p) => [TK_FUNCTION, p.label]),
         notes: [
           ...(tk.note ? [tk.note] : []),
+          ...peerNote(),
           ...goalNotes(rows, rawMessage.label, '>=', 0.97, 'CPU speedup >= 0.97x two raw Workers'),
           `main thread, serial: ${serialMedian.toFixed(1)} ms for ${plan.tasks} tasks (median), ` +
             `${(serialMedian / plan.tasks).toFixed(2)} ms a task; spin(n) calibrated once at n = ${n}.`,
@@ -284,6 +300,7 @@ export function nestedObject() {
 const payloads = {
   copied: {
     title: '1 MiB Uint8Array, copied both ways',
+    summary: '1 MiB copied',
     what: 'the task gets a 1 MiB Uint8Array (structured clone) and returns it (cloned back).',
     state: () => ({ buf: new Uint8Array(MiB).map((_, i) => i & 255) }),
     trip: async (pool, s) => {
@@ -293,6 +310,7 @@ const payloads = {
   },
   transferred: {
     title: '1 MiB ArrayBuffer, transferred both ways',
+    summary: '1 MiB transferred',
     what:
       'the task gets a 1 MiB ArrayBuffer in the transfer list and moves it back (piscina/tinypool move(), ' +
       'workerpool Transfer, threadkit move()); the next round trip sends the buffer that came back.',
@@ -306,6 +324,7 @@ const payloads = {
   },
   nested: {
     title: '10 KB nested object, cloned both ways',
+    summary: '10 KB object',
     what: `the task gets a nested object of ${JSON.stringify(nestedObject()).length} bytes as JSON and returns it.`,
     state: () => ({ obj: nestedObject() }),
     trip: async (pool, s) => {
@@ -349,11 +368,12 @@ async function poolPayload(opts) {
       );
       tables.push({
         title: `Pool payload round trip (issue 7): ${p.title}`,
+        summary: `Pool payload round trip, ${p.summary}`,
         what: `One in flight, ${THREADS} threads; each sample ${trips} round trips after ${plan.warm} unmeasured: ${p.what} µs per round trip.`,
         unit: 'µs',
         digits: 1,
         rows,
-        notes: [...(tk.note ? [tk.note] : []), ...goal],
+        notes: [...(tk.note ? [tk.note] : []), ...peerNote(), ...goal],
       });
     }
     return tables;

@@ -267,6 +267,7 @@ async function queueSpsc(opts) {
     }
     return {
       title: `Queue SPSC (issue 6): ${plan.items.toLocaleString('en')} ${kind === 'number' ? 'numbers' : 'short strings ("item-123456")'}, one producer → one consumer`,
+      summary: `Queue SPSC, ${kind === 'number' ? 'numbers' : 'short strings'}`,
       what: 'items / (consumer took the last − producer put the first), shared clock; items/s, higher is better.',
       unit: 'items/s',
       digits: 0,

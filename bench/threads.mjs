@@ -9,10 +9,8 @@
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { Thread, task } from 'threadkit';
-import Tinypool from 'tinypool';
-import workerpool from 'workerpool';
+import { has, peer, skippedNote } from './lib/peers.mjs';
 import { pause } from './lib/report.mjs';
 
 const ADD_URL = new URL('./fixtures/add.mjs', import.meta.url).href;
@@ -258,26 +256,41 @@ const oneShots = {
     }),
   piscina: () =>
     timed(async (got) => {
+      const { Piscina } = peer('piscina');
       const pool = new Piscina({ filename: ADD_URL, minThreads: 1, maxThreads: 1 });
       got(await pool.run({ a: 20, b: 22 }));
       await pool.destroy();
     }),
   tinypool: () =>
     timed(async (got) => {
+      const { Tinypool } = peer('tinypool');
       const pool = new Tinypool({ filename: ADD_URL, minThreads: 1, maxThreads: 1 });
       got(await pool.run({ a: 20, b: 22 }));
       await pool.destroy();
     }),
   workerpool: () =>
     timed(async (got) => {
+      const workerpool = peer('workerpool').default;
       const pool = workerpool.pool({ maxWorkers: 1, workerType: 'thread' });
       got(await pool.exec((a, b) => a + b, [20, 22]));
       await pool.terminate();
     }),
 };
 
+const PEERS = ['piscina', 'tinypool', 'workerpool'];
+
+const peerRows = [
+  { key: 'piscina', label: 'piscina (1 thread) run + destroy', short: 'piscina' },
+  { key: 'tinypool', label: 'tinypool (1 thread) run + destroy', short: 'tinypool' },
+  { key: 'workerpool', label: 'workerpool (1 worker) exec + terminate', short: 'workerpool' },
+];
+
 async function oneshot(opts) {
-  const r = await interleave(opts, oneShots);
+  // The peers not installed are left out (peers.mjs).
+  const r = await interleave(
+    opts,
+    Object.fromEntries(Object.entries(oneShots).filter(([key]) => !PEERS.includes(key) || has(key))),
+  );
   const RAW = 'raw new Worker(inline script) + message';
   const TK = 'threadkit Thread, function target';
   const rows = (key) => [
@@ -289,20 +302,10 @@ async function oneshot(opts) {
       samples: column(r.threadTask, key),
       vs: RAW,
     },
-    { label: 'piscina (1 thread) run + destroy', short: 'piscina', samples: column(r.piscina, key), vs: RAW },
-    { label: 'tinypool (1 thread) run + destroy', short: 'tinypool', samples: column(r.tinypool, key), vs: RAW },
-    {
-      label: 'workerpool (1 worker) exec + terminate',
-      short: 'workerpool',
-      samples: column(r.workerpool, key),
-      vs: RAW,
-    },
+    ...peerRows.filter((p) => has(p.key)).map((p) => ({ ...p, samples: column(r[p.key], key), vs: RAW })),
   ];
-  const peers = [
-    'piscina (1 thread) run + destroy',
-    'tinypool (1 thread) run + destroy',
-    'workerpool (1 worker) exec + terminate',
-  ];
+  const peers = peerRows.filter((p) => has(p.key)).map((p) => p.label);
+  const note = skippedNote(PEERS);
   return [
     {
       title: 'Cold one-shot (issue 2): start a thread, run add(20, 22), get 42',
@@ -310,6 +313,7 @@ async function oneshot(opts) {
       unit: 'ms',
       rows: rows('result'),
       extraRatios: peers.map((p) => [TK, p]),
+      notes: note ? [note] : [],
     },
     {
       title: 'Cold one-shot, with teardown (issue 2): ... then join() / pool destroy() / Worker exit',
@@ -318,6 +322,7 @@ async function oneshot(opts) {
       rows: rows('total'),
       extraRatios: peers.map((p) => [TK, p]),
       notes: [
+        ...(note ? [note] : []),
         'join() resolves when the target has finished (Python semantics), before its Worker has fully exited; ' +
           "destroy()/terminate() and the raw 'exit' event wait for the Worker to be gone.",
       ],

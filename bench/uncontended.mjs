@@ -7,9 +7,8 @@
  * so the timer and the harness cost less than a nanosecond per operation; each sample is the mean
  * of one batch, reported in ns per acquire+release.
  */
-import { Mutex } from 'async-mutex';
-import { Bench } from 'tinybench';
 import { BoundedSemaphore, Lock, RLock, Semaphore } from 'threadkit';
+import { has, peer, skippedNote } from './lib/peers.mjs';
 
 const BATCH = 1000;
 
@@ -24,6 +23,7 @@ async function measure(opts, tasks) {
   const samples = new Map(tasks.map(([name]) => [name, []]));
   const failed = new Map();
   for (let round = 0; round < rounds; round++) {
+    const { Bench } = peer('tinybench');
     const bench = new Bench({
       time: (opts.quick ? 150 : 600) / rounds,
       warmup: round === 0,
@@ -191,7 +191,8 @@ async function async_(opts) {
   const lock = new Lock();
   const rlock = new RLock();
   const sem = new Semaphore(1);
-  const mutex = new Mutex();
+  // async-mutex is optional (peers.mjs): without it, its row is left out.
+  const mutex = has('async-mutex') ? new (peer('async-mutex').Mutex)() : undefined;
 
   const RAW = 'raw: await async fn doing the CAS; Atomics.store 0';
   const MUTEX = 'async-mutex: release = await mutex.acquire(); release()';
@@ -214,15 +215,19 @@ async function async_(opts) {
         }
       },
     ],
-    [
-      MUTEX,
-      async () => {
-        for (let k = 0; k < BATCH; k++) {
-          const release = await mutex.acquire();
-          release();
-        }
-      },
-    ],
+    ...(mutex
+      ? [
+          [
+            MUTEX,
+            async () => {
+              for (let k = 0; k < BATCH; k++) {
+                const release = await mutex.acquire();
+                release();
+              }
+            },
+          ],
+        ]
+      : []),
     [
       'threadkit await Lock.acquire(); release()',
       async () => {
@@ -263,6 +268,7 @@ async function async_(opts) {
     unit: 'ns/op',
     rows: toRows(result, labels),
     extraRatios: [['threadkit await Lock.acquire(); release()', MUTEX]],
+    notes: mutex ? [] : [skippedNote(['async-mutex'])],
   };
 }
 
@@ -270,6 +276,8 @@ export const scenarios = [
   {
     name: 'uncontended',
     issue: 3,
+    // tinybench times every row here: without it the scenario cannot run (peers.mjs).
+    requires: ['tinybench'],
     run: async (opts) => [await sync(opts), await async_(opts)],
   },
 ];

@@ -17,10 +17,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Piscina } from 'piscina';
-import Tinypool from 'tinypool';
-import workerpool from 'workerpool';
 import { echo, spin } from '../fixtures/pool-tasks.mjs';
+import { has, peer } from './peers.mjs';
 import { RingPool } from './ring-pool.mjs';
 
 export const THREADS = 2;
@@ -29,6 +27,7 @@ const fixture = (name) => new URL(`../fixtures/${name}`, import.meta.url);
 const POOL_TASKS = fixture('pool-tasks.mjs').href;
 
 function openPiscina() {
+  const { Piscina } = peer('piscina');
   const pool = new Piscina({ filename: fixture('piscina-tasks.mjs').href, minThreads: THREADS, maxThreads: THREADS });
   return {
     inc: (x) => pool.run(x),
@@ -40,6 +39,7 @@ function openPiscina() {
 }
 
 function openTinypool() {
+  const { Tinypool } = peer('tinypool');
   const pool = new Tinypool({ filename: fixture('tinypool-tasks.mjs').href, minThreads: THREADS, maxThreads: THREADS });
   return {
     inc: (x) => pool.run(x),
@@ -51,6 +51,7 @@ function openTinypool() {
 }
 
 function openWorkerpool() {
+  const workerpool = peer('workerpool').default;
   const pool = workerpool.pool(fileURLToPath(fixture('workerpool-worker.mjs')), {
     minWorkers: THREADS,
     maxWorkers: THREADS,
@@ -159,8 +160,8 @@ function openRawMessage() {
 export const PISCINA = 'piscina (2 threads)';
 export const RING = 'raw floor: SharedArrayBuffer rings, 2 raw Workers';
 
-/** The three peers, in the order every table lists them. */
-export const peers = [
+/** The three peers, in the order every table lists them: those installed (see peers.mjs). */
+export const allPeers = [
   { key: 'piscina', label: PISCINA, short: 'piscina', open: openPiscina },
   { key: 'tinypool', label: 'tinypool (2 threads)', short: 'tinypool', open: openTinypool },
   {
@@ -170,6 +171,9 @@ export const peers = [
     open: openWorkerpool,
   },
 ];
+export const peers = allPeers.filter((p) => has(p.key));
+/** The note a table prints when peers are missing (undefined when all are there). */
+export { skippedNote } from './peers.mjs';
 
 /** threadkit's two target kinds; `tk` is the loaded module (it must export ThreadPool). */
 export function threadkitPools(tk) {

@@ -46,46 +46,101 @@ function pad(text, width, right = false) {
 }
 
 /**
- * Prints one table and returns its ratio lines (for the closing summary).
- * @param {{ title: string, what: string, unit: string, digits?: number, goal?: number,
+ * One table's figures: each row's statistics and its ratio to its `vs` row, and every ratio line
+ * (the rows' and the table's `extraRatios`), each with the table's direction (`better`) and unit,
+ * so that a summary can say which way is better. What `printTable` prints and `--json` emits.
+ * @param {{ title: string, summary?: string, what: string, unit: string, digits?: number, goal?: number,
  *   better?: 'lower' | 'higher', extra?: { head: string, digits?: number },
  *   rows: { label: string, samples?: number[], stats?: ReturnType<typeof summarize>, vs?: string,
  *           goal?: boolean, failed?: string, short?: string, extraSamples?: number[] }[],
  *   extraRatios?: [string, string][], notes?: string[] }} table
  */
-export function printTable(table) {
-  const digits = table.digits ?? 2;
+export function summarizeTable(table) {
   const goal = table.goal ?? 2;
-  const higher = table.better === 'higher';
+  const better = table.better === 'higher' ? 'higher' : 'lower';
+  // The best sample: min for times, max for rates.
+  const best = better === 'higher' ? 'max' : 'min';
+  const rows = table.rows.map((r) => ({
+    label: r.label,
+    short: r.short,
+    stats: r.stats ?? summarize(r.samples ?? []),
+    extra: table.extra ? summarize(r.extraSamples ?? []).median : undefined,
+    vs: r.vs,
+    failed: r.failed,
+    goal: r.goal,
+  }));
+  const byLabel = new Map(rows.map((r) => [r.label, r]));
+  const ratios = [];
+  const ratio = (a, b, goalTarget) => {
+    const x = a.stats.median / b.stats.median;
+    const record = {
+      table: table.title,
+      label: a.short ?? a.label,
+      base: b.short ?? b.label,
+      x,
+      xBest: a.stats[best] / b.stats[best],
+      goal: goalTarget,
+      better,
+      unit: table.unit,
+    };
+    ratios.push(record);
+    return record;
+  };
+  for (const r of rows) {
+    const base = r.vs === undefined ? undefined : byLabel.get(r.vs);
+    if (r.failed || base === undefined || base.failed) continue;
+    const record = ratio(r, base, r.goal ? goal : undefined);
+    r.ratio = record.x;
+    r.ratioBest = record.xBest;
+    r.base = record.base;
+    if (r.goal) r.met = record.x <= goal;
+  }
+  for (const [a, b] of table.extraRatios ?? []) {
+    const ra = byLabel.get(a);
+    const rb = byLabel.get(b);
+    // A pair may name a row the scenario left out (a peer not installed, a contender not built
+    // yet): skip it.
+    if (!ra || !rb || ra.failed || rb.failed) continue;
+    ratio(ra, rb, undefined);
+  }
+  return {
+    title: table.title,
+    // What the closing summary calls the measurement (default: the title up to "(issue N)").
+    summary: table.summary,
+    what: table.what,
+    unit: table.unit,
+    better,
+    digits: table.digits ?? 2,
+    goal,
+    extraHead: table.extra?.head,
+    extraDigits: table.extra?.digits,
+    rows,
+    ratios,
+    notes: table.notes ?? [],
+  };
+}
+
+/** The text of one summarized table, line by line, as `printTable` prints it. */
+export function formatTable(t) {
+  const digits = t.digits;
+  const higher = t.better === 'higher';
   // The slow tail and the best sample: p90 and min for times, p10 and max for rates.
   const tail = higher ? 'p10' : 'p90';
   const best = higher ? 'max' : 'min';
-  const rows = table.rows.map((r) => ({ ...r, stats: r.stats ?? summarize(r.samples ?? []) }));
-  const byLabel = new Map(rows.map((r) => [r.label, r]));
-  const ratios = [];
-  const cells = rows.map((r) => {
+  const byLabel = new Map(t.rows.map((r) => [r.label, r]));
+  const cells = t.rows.map((r) => {
     let ratio = '';
     let bestRatio = '';
     let verdict = '';
     if (r.failed) ratio = `FAILED: ${r.failed}`;
-    else if (r.vs && byLabel.get(r.vs).failed) ratio = '— (baseline failed)';
-    else if (r.vs) {
-      const base = byLabel.get(r.vs);
-      const x = r.stats.median / base.stats.median;
-      ratio = `${x.toFixed(2)}x ${base.short ?? base.label}`;
-      bestRatio = `${(r.stats[best] / base.stats[best]).toFixed(2)}x`;
-      if (r.goal) verdict = x <= goal ? `met (≤${goal}x)` : `MISSED (>${goal}x)`;
-      ratios.push({
-        table: table.title,
-        label: r.short ?? r.label,
-        base: base.short ?? base.label,
-        x,
-        xBest: r.stats[best] / base.stats[best],
-        goal: r.goal ? goal : undefined,
-      });
+    else if (r.vs && byLabel.get(r.vs)?.failed) ratio = '— (baseline failed)';
+    else if (r.ratio !== undefined) {
+      ratio = `${r.ratio.toFixed(2)}x ${r.base}`;
+      bestRatio = `${r.ratioBest.toFixed(2)}x`;
+      if (r.goal) verdict = r.met ? `met (≤${t.goal}x)` : `MISSED (>${t.goal}x)`;
     } else ratio = 'baseline';
     const s = r.stats;
-    const extra = table.extra ? [fmt(summarize(r.extraSamples ?? []).median, table.extra.digits ?? digits)] : [];
+    const extra = t.extraHead ? [fmt(r.extra, t.extraDigits ?? digits)] : [];
     return [
       r.label,
       fmt(s.median, digits),
@@ -101,20 +156,20 @@ export function printTable(table) {
   });
   const head = [
     'contender',
-    `median ${table.unit}`,
+    `median ${t.unit}`,
     'mean',
     tail,
     best,
     'n',
-    ...(table.extra ? [table.extra.head] : []),
+    ...(t.extraHead ? [t.extraHead] : []),
     'ratio of medians',
     higher ? 'of maxes' : 'of mins',
     'issue-3 goal (medians)',
   ];
   // Numbers are right-aligned: the five statistics, the extra column, and the best-sample ratio.
-  const lastNumber = table.extra ? 6 : 5;
+  const lastNumber = t.extraHead ? 6 : 5;
   const bestRatioCol = lastNumber + 2;
-  const hasGoal = rows.some((r) => r.goal);
+  const hasGoal = t.rows.some((r) => r.goal);
   const cols = hasGoal ? head.length : head.length - 1;
   const widths = head.slice(0, cols).map((h, k) => Math.max(h.length, ...cells.map((c) => c[k].length)));
   const line = (c) =>
@@ -123,33 +178,26 @@ export function printTable(table) {
       .map((x, k) => pad(x, widths[k], (k >= 1 && k <= lastNumber) || k === bestRatioCol))
       .join('  ')
       .trimEnd();
-  console.log(`\n## ${table.title}`);
-  console.log(table.what);
-  console.log();
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
-  console.log();
-  for (const [a, b] of table.extraRatios ?? []) {
-    const ra = byLabel.get(a);
-    const rb = byLabel.get(b);
-    // A pair may name a row the scenario left out (a contender not built yet): skip it.
-    if (!ra || !rb || ra.failed || rb.failed) continue;
-    ratios.push({
-      table: table.title,
-      label: ra.short ?? a,
-      base: rb.short ?? b,
-      x: ra.stats.median / rb.stats.median,
-      xBest: ra.stats[best] / rb.stats[best],
-    });
-  }
+  const lines = ['', `## ${t.title}`, t.what, '', line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const c of cells) lines.push(line(c));
+  lines.push('');
   const bestName = higher ? 'of maxes' : 'of mins';
-  for (const r of ratios) {
+  for (const r of t.ratios) {
     const g = r.goal === undefined ? '' : r.x <= r.goal ? ` (goal ≤${r.goal}x: met)` : ` (goal ≤${r.goal}x: MISSED)`;
-    console.log(`  ${r.label} / ${r.base} = ${r.x.toFixed(2)}x${g}; ${bestName} ${r.xBest.toFixed(2)}x`);
+    lines.push(`  ${r.label} / ${r.base} = ${r.x.toFixed(2)}x${g}; ${bestName} ${r.xBest.toFixed(2)}x`);
   }
-  for (const n of table.notes ?? []) console.log(`  note: ${n}`);
-  return ratios;
+  for (const n of t.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
+
+/**
+ * Prints one table (through `out`, one line a call) and returns its ratio lines (for the closing
+ * summary).
+ */
+export function printTable(table, out = console.log) {
+  const t = summarizeTable(table);
+  for (const l of formatTable(t)) out(l);
+  return t.ratios;
 }
 
 /** Resolves `p`, or rejects after `ms` (after running `onTimeout`, e.g. terminating workers). */

@@ -5,7 +5,7 @@
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { endThread, runtime, State } from '../shared/runtime.js';
-import '../index.js'; // every kind of primitive must be revivable here
+import './kinds.js'; // every kind of shareable object must be revivable here
 import { currentThread } from './registry.js';
 import { decode, type Encoded, encode, encodeThrown, uncloneableError } from '../wire/codec.js';
 import { explainOuterReference, loadTarget, type TargetDescriptor, targetsLoaded } from '../wire/target.js';
