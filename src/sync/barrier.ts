@@ -8,10 +8,12 @@
  * - `PARTIES`: the number of threads that must arrive (constant).
  * - `PENDING`: an `abort()`/`reset()` requested from the thread whose action is running (it holds
  *   the lock, so it cannot take it again): applied when the action ends, still under the lock.
- * - `HOLDER`: the ident of the thread inside a critical section of the barrier (0 outside them).
- *   A live thread clears it before it lets go of the lock; finding it set to another thread on
- *   taking the lock means that thread died inside (the lock was taken over from it), in the
- *   middle of the round: the barrier breaks.
+ * - `HOLDER`: the ident of the last thread that entered a critical section of the barrier and
+ *   has not left the barrier since (0 once it left: it clears it as it lets go of the lock). It
+ *   stays set while that thread waits in the condition, so that finding it naming a thread that
+ *   died, on taking the lock, tells that a party died either inside a critical section (the lock
+ *   was taken over from it, possibly before its wait was listed) or while waiting: either way the
+ *   round can never complete, and the barrier breaks.
  *
  * As Java's `CyclicBarrier` (not CPython's draining/resetting states): a round ends the moment
  * its last party arrives. That party wakes every waiter with the code RELEASED in its own park
@@ -33,6 +35,7 @@ import { argRangeError, BrokenBarrierError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { describeTarget, loadTarget, preloadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
 import { FIRST_NOTIFY_CODE } from '../shared/nodes.js';
+import { waiterDied } from './owner.js';
 import { K_BARRIER, O_WAIT } from '../shared/records.js';
 import { Condition, POLLED, type WaitOptions } from './condition.js';
 import { rejectSignalInSync } from './locklike.js';
@@ -236,7 +239,8 @@ export class Barrier extends SharedPrimitive {
     const i32 = this._i32;
     const before = Atomics.exchange(i32, HOLDER, ME);
     if (Atomics.load(i32, BROKEN) === 1) return false;
-    if ((before !== 0 && before !== ME) || (Atomics.load(i32, COUNT) > 0 && this.#cond._hasDeadWaiter())) {
+    const holderDied = before !== 0 && before !== ME && waiterDied(before);
+    if (holderDied || (Atomics.load(i32, COUNT) > 0 && this.#cond._hasDeadWaiter())) {
       this._break();
       return true;
     }
@@ -287,10 +291,10 @@ export class Barrier extends SharedPrimitive {
 
   /**
    * A condition wait that polls for dead parties, and breaks the barrier if aborted (the lock is
-   * re-acquired by then). Leaves the critical section while it sleeps, and claims it again after.
+   * re-acquired by then). `HOLDER` keeps naming this thread while it waits (a kill between its
+   * count and its listing is then still seen), and names it again once it holds the lock back.
    */
   private *_condWait(): Steps<number> {
-    Atomics.store(this._i32, HOLDER, 0);
     try {
       return yield* this.#cond._wakeSteps(true, false, { kind: K_BARRIER, op: O_WAIT, src: this });
     } catch (e) {
@@ -298,7 +302,7 @@ export class Barrier extends SharedPrimitive {
       this._break();
       throw e;
     } finally {
-      Atomics.compareExchange(this._i32, HOLDER, 0, ME);
+      Atomics.store(this._i32, HOLDER, ME);
     }
   }
 
