@@ -89,11 +89,14 @@ export interface GetOptions {
  * last object collected lets the supervisor release them. (A thread terminated while it holds a
  * queue never gives its reference back: that queue's buffers then stay until the process ends.)
  *
- * The count has a 4-byte buffer of its own, not a word of the control buffer, because the
- * finalizer's held value keeps what it references alive until the callback has run: at least one
- * garbage collection after the queue died, and callbacks run only between tasks. Holding the
- * 3 KiB control buffer there made a loop that creates and drops queues pile up ~3 KiB per queue
- * (hundreds of MiB for 200,000 queues, even yielding to the event loop every 1,000).
+ * Neither the queue nor its 3 KiB control buffer may be what the finalizer keeps an eye on or
+ * holds, or a loop that creates and drops queues piles them up (hundreds of MiB for 200,000
+ * queues, even yielding to the event loop every 1,000): V8's young-generation collections treat
+ * the targets of a FinalizationRegistry as live, so a registered queue is promoted and freed only
+ * by a full collection; and the held value lives until the callback has run, a collection later
+ * still. So the registry watches an empty token that only the queue references (the queue itself
+ * dies young, and the token with it, a little later), and the count has a 4-byte buffer of its
+ * own.
  */
 const finalizer = new FinalizationRegistry<{ refs: Int32Array; owner: number }>(({ refs, owner }) => {
   if (Atomics.sub(refs, 0, 1) === 1) releaseOwner(owner);
@@ -170,6 +173,8 @@ abstract class QueueBase<T> extends SharedPrimitive {
 
   /** @internal Word 0: the Queue objects alive and encodings in transit (see `finalizer`). */
   readonly _refs: Int32Array;
+  /** What the finalizer watches in this queue's place (see `finalizer`). */
+  readonly #token = {};
 
   protected constructor(
     kind: number,
@@ -184,7 +189,7 @@ abstract class QueueBase<T> extends SharedPrimitive {
     this._store = new QueueStore(this._i32.buffer as SharedArrayBuffer, uidOf(this._i32));
     this.#bothEnds = this._store.bothEnds;
     this.#small = this._store.kind !== PRIORITY;
-    finalizer.register(this, { refs: this._refs, owner: this._store.owner });
+    finalizer.register(this.#token, { refs: this._refs, owner: this._store.owner });
   }
 
   /** @internal Sent to another thread: one more reference in transit, which its revival takes over. */
