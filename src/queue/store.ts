@@ -808,7 +808,13 @@ export class QueueStore {
       if (chunk === 0) continue;
       const size = Atomics.load(this.i32, at + 1);
       if (size < bytes || size > 2 * bytes) continue;
-      if (Atomics.compareExchange(this.i32, at, chunk, 0) === chunk) return chunk;
+      if (Atomics.compareExchange(this.i32, at, chunk, 0) !== chunk) continue;
+      // The size word is only a hint: two threads freeing chunks at once (consumers finish without
+      // a mutex) both write it before one of them wins the slot, so a 64 KiB chunk can sit there
+      // labelled 8 MiB, and records written past its end would fail every later put.
+      const real = this.#place(chunk).sab.byteLength;
+      if (real >= bytes && real <= 2 * bytes) return chunk;
+      this.#spareOrRelease(chunk, real);
     }
     return 0;
   }
