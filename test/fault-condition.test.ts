@@ -27,7 +27,7 @@ async function run(mode: 'storm' | 'dropped', rounds: number, lock: 'Lock' | 'RL
 }
 
 for (const lock of ['Lock', 'RLock'] as const) {
-  const rounds = STRESS ? 300 : 30;
+  const rounds = STRESS ? 300 : 20;
   test(`Condition(${lock}): ${rounds} waiters and notifiers terminated at random moments leave its list whole and no park node behind`, async (t) => {
     const out = await run('storm', rounds, lock);
     t.diagnostic(
@@ -38,7 +38,7 @@ for (const lock of ['Lock', 'RLock'] as const) {
 }
 
 test('a waiter terminated on a Condition that is then dropped leaves no park node behind, round after round', async (t) => {
-  const rounds = STRESS ? 400 : 40;
+  const rounds = STRESS ? 400 : 30;
   const out = await run('dropped', rounds, 'Lock');
   t.diagnostic(
     `${rounds} rounds: nodes in use ${out.baseline} -> ${out.inUse}, ever used ${out.bumpBefore} -> ${out.bumpAfter}, ${out.ms} ms`,
