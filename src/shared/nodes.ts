@@ -305,6 +305,11 @@ export function leaveWaiter(i32: Int32Array, n: number): void {
  * waiter's thread had died (its node is freed); 0 if the list is empty.
  */
 export function popWaiter(i32: Int32Array, anchor: number, lo: number, hi: number, code: number): number {
+  // No waiter, no lock to take (a notify with nobody waiting is common). Waiters join the list only
+  // under the condition's lock, which the caller holds, so a list seen empty stays empty; a stale
+  // anchor that looks busy is told apart below, under the lock.
+  if (anchor <= 0 || anchor >= NODE_CAP) return 0;
+  if (Atomics.load(i32, at(anchor, PARK)) !== ANCHOR || Atomics.load(i32, at(anchor, NEXT)) === 0) return 0;
   return locked(i32, () => {
     if (!isAnchorOf(i32, anchor, lo, hi)) return 0;
     const n = read(i32, at(anchor, NEXT));
