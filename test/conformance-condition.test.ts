@@ -458,12 +458,16 @@ describe('Condition', () => {
   });
 
   conformance('util.inspect shows the number of waiters and the lock', async (d) => {
-    const cond = new Condition(new Lock());
+    const lock = new Lock();
+    const cond = new Condition(lock);
     const woke = sharedInts(1);
     d.watch(cond);
     assert.equal(inspect(cond), '<Condition waiters=0 lock=<Lock unlocked waiters=0>>');
     const waiters = [d.start(waitOnce, cond, woke), d.start(waitOnce, cond, woke)];
     await untilWaiters(cond, 2);
+    // A waiter is listed a moment before it lets the lock go (it must be, or a notify in between
+    // would be lost): on a loaded machine that moment can be seen.
+    await until(() => !lock.locked(), 'the last waiter to release the lock', cond);
     assert.equal(inspect(cond), '<Condition waiters=2 lock=<Lock unlocked waiters=0>>');
     await d.inThread(notifyFromThread, cond, 'all');
     await Promise.all(waiters);

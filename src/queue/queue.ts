@@ -48,7 +48,6 @@ import {
   PRIORITY,
   PUT_EV,
   PUTTERS,
-  QREFS,
   QueueStore,
   RecordRef,
   SHUT,
@@ -86,13 +85,22 @@ export interface GetOptions {
 
 /**
  * A queue's buffers (chunks, its items' SharedArrayBuffers) are held by the supervisor until the
- * queue is dropped everywhere. `QREFS` counts the Queue objects alive in all threads, plus the
- * encodings of the queue in transit (each revival takes one over); the last object collected
- * lets the supervisor release them. (A thread terminated while it holds a queue never gives its
- * reference back: that queue's buffers then stay until the process ends.)
+ * queue is dropped everywhere. Word 0 of the queue's *refs* buffer counts the Queue objects alive
+ * in all threads, plus the encodings of the queue in transit (each revival takes one over); the
+ * last object collected lets the supervisor release them. (A thread terminated while it holds a
+ * queue never gives its reference back: that queue's buffers then stay until the process ends.)
+ *
+ * Neither the queue nor its 3 KiB control buffer may be what the finalizer keeps an eye on or
+ * holds, or a loop that creates and drops queues piles them up (hundreds of MiB for 200,000
+ * queues, even yielding to the event loop every 1,000): V8's young-generation collections treat
+ * the targets of a FinalizationRegistry as live, so a registered queue is promoted and freed only
+ * by a full collection; and the held value lives until the callback has run, a collection later
+ * still. So the registry watches an empty token that only the queue references (the queue itself
+ * dies young, and the token with it, a little later), and the count has a 4-byte buffer of its
+ * own.
  */
-const finalizer = new FinalizationRegistry<{ i32: Int32Array; owner: number }>(({ i32, owner }) => {
-  if (Atomics.sub(i32, QREFS, 1) === 1) releaseOwner(owner);
+const finalizer = new FinalizationRegistry<{ refs: Int32Array; owner: number }>(({ refs, owner }) => {
+  if (Atomics.sub(refs, 0, 1) === 1) releaseOwner(owner);
 });
 
 /** `maxsize`: 0, negative, `Infinity` or undefined for unbounded (as Python's), else a whole number. */
@@ -195,24 +203,41 @@ abstract class QueueBase<T> extends SharedPrimitive {
   /** Small values may skip the image (not a PriorityQueue, whose items need a key). */
   readonly #small: boolean;
 
-  protected constructor(kind: number, maxsize: number, sab: SharedArrayBuffer | undefined) {
+  /** @internal Word 0: the Queue objects alive and encodings in transit (see `finalizer`). */
+  readonly _refs: Int32Array;
+  /** What the finalizer watches in this queue's place (see `finalizer`). */
+  readonly #token = {};
+
+  protected constructor(
+    kind: number,
+    maxsize: number,
+    sab: SharedArrayBuffer | undefined,
+    refs: SharedArrayBuffer | undefined,
+  ) {
     super(CONTROL_WORDS, sab);
     if (sab === undefined) QueueStore.init(this._i32, kind, maxsize);
+    this._refs = new Int32Array(refs ?? new SharedArrayBuffer(4));
+    if (refs === undefined) this._refs[0] = 1;
     this._store = new QueueStore(this._i32.buffer as SharedArrayBuffer, uidOf(this._i32));
     this.#bothEnds = this._store.bothEnds;
     this.#small = this._store.kind !== PRIORITY;
-    finalizer.register(this, { i32: this._i32, owner: this._store.owner });
+    finalizer.register(this.#token, { refs: this._refs, owner: this._store.owner });
   }
 
   /** @internal Sent to another thread: one more reference in transit, which its revival takes over. */
   override [SHARE](): ShareDescriptor {
-    Atomics.add(this._i32, QREFS, 1);
+    Atomics.add(this._refs, 0, 1);
     return super[SHARE]();
   }
 
   /** @internal The encoding that shared it failed: no transit after all. */
   [UNSHARE](): void {
-    Atomics.sub(this._i32, QREFS, 1);
+    Atomics.sub(this._refs, 0, 1);
+  }
+
+  /** @internal The refs buffer travels with the control buffer. */
+  override _parts(): unknown[] {
+    return [this._refs.buffer];
   }
 
   // ---- diagnostics ------------------------------------------------------------------------
@@ -673,11 +698,11 @@ abstract class QueueBase<T> extends SharedPrimitive {
 export class Queue<T = unknown> extends QueueBase<T> {
   constructor(options?: { maxsize?: number });
   /** @internal */
-  constructor(options: { maxsize?: number } | undefined, revived: SharedArrayBuffer);
-  constructor(options?: { maxsize?: number }, revived?: SharedArrayBuffer) {
+  constructor(options: { maxsize?: number } | undefined, revived: SharedArrayBuffer, refs: SharedArrayBuffer);
+  constructor(options?: { maxsize?: number }, revived?: SharedArrayBuffer, refs?: SharedArrayBuffer) {
     const kind = (new.target as { _order?: number })._order ?? FIFO;
     const maxsize = revived === undefined ? maxsizeOf(optionsOf(options, new.target.name).maxsize) : 0;
-    super(kind, maxsize, revived);
+    super(kind, maxsize, revived, refs);
   }
 
   /** The bound given at construction (0: unbounded). */
@@ -830,9 +855,9 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
 export class SimpleQueue<T = unknown> extends QueueBase<T> {
   constructor();
   /** @internal */
-  constructor(revived: SharedArrayBuffer);
-  constructor(revived?: SharedArrayBuffer) {
-    super(FIFO, 0, revived);
+  constructor(revived: SharedArrayBuffer, refs: SharedArrayBuffer);
+  constructor(revived?: SharedArrayBuffer, refs?: SharedArrayBuffer) {
+    super(FIFO, 0, revived, refs);
   }
 
   /** Adds an item; never waits (the queue is unbounded). */
@@ -890,11 +915,12 @@ function revive<Q extends QueueBase<unknown>>(
     made = true;
     return make(s);
   });
-  if (!made) Atomics.sub(q._i32, QREFS, 1);
+  if (!made) Atomics.sub(q._refs, 0, 1);
   return q;
 }
 
-defineKind('Queue', (d) => revive(d.sab, (sab) => new Queue(undefined, sab)));
-defineKind('LifoQueue', (d) => revive(d.sab, (sab) => new LifoQueue(undefined, sab)));
-defineKind('PriorityQueue', (d) => revive(d.sab, (sab) => new PriorityQueue(undefined, sab)));
-defineKind('SimpleQueue', (d) => revive(d.sab, (sab) => new SimpleQueue(sab)));
+const refsOf = (d: ShareDescriptor): SharedArrayBuffer => d.parts?.[0] as SharedArrayBuffer;
+defineKind('Queue', (d) => revive(d.sab, (sab) => new Queue(undefined, sab, refsOf(d))));
+defineKind('LifoQueue', (d) => revive(d.sab, (sab) => new LifoQueue(undefined, sab, refsOf(d))));
+defineKind('PriorityQueue', (d) => revive(d.sab, (sab) => new PriorityQueue(undefined, sab, refsOf(d))));
+defineKind('SimpleQueue', (d) => revive(d.sab, (sab) => new SimpleQueue(sab, refsOf(d))));

@@ -33,8 +33,8 @@
  * - constant or rare: `KIND`, `MAXSIZE`; `SHUT` (1 once shut down); `IDX_ID`, `IDX_CAP` (the
  *   index buffer's id, 0 for the inline index, and its capacity; both mutexes); `CHUNK_ID` (the
  *   chunk records are appended to, 0 for the inline data area; tail side); `SEQ` (PriorityQueue
- *   insertion counter: ties leave in insertion order); `QREFS` (Queue objects alive in any
- *   thread plus encodings in transit, `queue.ts`).
+ *   insertion counter: ties leave in insertion order). (The count of Queue objects alive, which
+ *   decides when the queue's buffers are let go, is in a small buffer of its own, `queue.ts`.)
  * - `TAIL`: the tail mutex (`shared/mutex.ts`), alone: consumers never touch it.
  * - producers' counters: `PUTS` (items ever put, a wrapping 32-bit counter, which consumers
  *   read), `PUT_EV` (bumped after a put while a getter may sleep: getters sleep on it),
@@ -105,7 +105,6 @@ const IDX_CAP = 7;
 const CHUNK_ID = 8;
 const BIG_CHUNK_ID = 9;
 const SEQ = 10;
-export const QREFS = 11;
 export const TAIL = 32;
 export const PUTS = 64;
 export const PUT_EV = 65;
@@ -287,7 +286,6 @@ export class QueueStore {
     i32[KIND] = kind;
     i32[MAXSIZE] = maxsize;
     i32[IDX_CAP] = INLINE_CAP;
-    i32[QREFS] = 1;
     if (kind === PRIORITY) for (let k = 0; k < INLINE_CAP; k++) i32[INLINE_IDX + k] = k;
   }
 
@@ -325,17 +323,24 @@ export class QueueStore {
 
   #buffer(id: number) {
     let b = this.#cache.get(id);
-    if (b === undefined) {
-      const sab = resolveSabs([id])[0] as SharedArrayBuffer;
-      b = { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, sab.byteLength >> 3) };
-      // Keep the buffers in use now; forget the rest (the supervisor may have let them go).
-      if (this.#cache.size >= 4 + SPARES) {
-        const keep = new Set([this.i32[IDX_ID], this.i32[CHUNK_ID], this.i32[BIG_CHUNK_ID]]);
-        for (let k = 0; k < SPARES; k++) keep.add(this.i32[SPARE + 2 * k]);
-        for (const k of this.#cache.keys()) if (!keep.has(k)) this.#cache.delete(k);
-      }
-      this.#cache.set(id, b);
+    if (b === undefined) b = this.#remember(id, resolveSabs([id])[0] as SharedArrayBuffer);
+    return b;
+  }
+
+  /**
+   * Caches buffer `id`. Keeps the buffers in use now and forgets the rest: the supervisor may have
+   * let them go, and this thread's reference alone would keep their memory. That holds for the
+   * buffers this thread made too (`#newBuffer`): a producer that made a burst's chunks, which its
+   * consumers then let go, must not pin them for as long as it keeps the queue.
+   */
+  #remember(id: number, sab: SharedArrayBuffer) {
+    const b = { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, sab.byteLength >> 3) };
+    if (this.#cache.size >= 4 + SPARES) {
+      const keep = new Set([this.i32[IDX_ID], this.i32[CHUNK_ID], this.i32[BIG_CHUNK_ID]]);
+      for (let k = 0; k < SPARES; k++) keep.add(this.i32[SPARE + 2 * k]);
+      for (const k of this.#cache.keys()) if (!keep.has(k)) this.#cache.delete(k);
     }
+    this.#cache.set(id, b);
     return b;
   }
 
@@ -373,7 +378,7 @@ export class QueueStore {
   #newBuffer(bytes: number): number {
     const sab = new SharedArrayBuffer(bytes);
     const id = holdSabs([sab], this.owner)[0] as number;
-    this.#cache.set(id, { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, bytes >> 3) });
+    this.#remember(id, sab);
     return id;
   }
 
@@ -804,7 +809,13 @@ export class QueueStore {
       if (chunk === 0) continue;
       const size = Atomics.load(this.i32, at + 1);
       if (size < bytes || size > 2 * bytes) continue;
-      if (Atomics.compareExchange(this.i32, at, chunk, 0) === chunk) return chunk;
+      if (Atomics.compareExchange(this.i32, at, chunk, 0) !== chunk) continue;
+      // The size word is only a hint: two threads freeing chunks at once (consumers finish without
+      // a mutex) both write it before one of them wins the slot, so a 64 KiB chunk can sit there
+      // labelled 8 MiB, and records written past its end would fail every later put.
+      const real = this.#place(chunk).sab.byteLength;
+      if (real >= bytes && real <= 2 * bytes) return chunk;
+      this.#spareOrRelease(chunk, real);
     }
     return 0;
   }

@@ -17,8 +17,11 @@
  * Header words, all updated with Atomics:
  * - `H_NEXT_IDENT`: the next thread ident to hand out (main is 1). Written by `Thread.start()`.
  * - `H_NAME_SEQ`: the `N` of default names `Thread-N`, counting across the process.
- * - `H_NODE_LOCK`, `H_NODE_LOCK_WAITERS`, `H_NODE_FREE`, `H_NODE_BUMP`: the park-node allocator
- *   (`nodes.ts`).
+ * - `H_NODE_LOCK`, `H_NODE_LOCK_WAITERS`, `H_NODE_FREE`, `H_NODE_BUMP`, `H_NODE_SWEPT`,
+ *   `H_NODE_JLEN` and the journal from `H_NODE_JOURNAL` to the end of the header: the park-node
+ *   allocator (`nodes.ts`).
+ * - `H_THREAD_ENDS`: bumped whenever a thread ends or its Worker exits (`endThread`), so that
+ *   the allocator knows when to sweep the park nodes of dead threads.
  * - `H_SAB_SEQ`: ids of shared buffers registered with the supervisor (`wire/sabs.ts`).
  * - `H_LIVE_HINT`: where the next search for a free live row starts.
  * - `H_LIVE_GEN`: bumped (and notified) whenever a thread starts or stops running. The main thread
@@ -43,7 +46,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { isMainThread, workerData } from 'node:worker_threads';
 
-export const HEADER_WORDS = 64;
+export const HEADER_WORDS = 128;
 export const H_MAGIC = 0;
 export const H_NEXT_IDENT = 1;
 export const H_NAME_SEQ = 2;
@@ -55,10 +58,16 @@ export const H_LIVE_HINT = 7;
 export const H_LIVE_GEN = 8;
 export const H_NODE_LOCK_WAITERS = 9;
 export const H_LIVE_HIGH = 10;
+export const H_THREAD_ENDS = 11;
+export const H_NODE_SWEPT = 12;
+export const H_NODE_JLEN = 13;
 /** The last diagnostic id given to a primitive (`sync/primitive.ts`: `Lock#12`). */
-export const H_DIAG_SEQ = 11;
+export const H_DIAG_SEQ = 14;
 /** Set by the deadlock watchdog in `abort` mode: the exit code the main thread must exit with. */
-export const H_EXIT_CODE = 12;
+export const H_EXIT_CODE = 15;
+/** The park-node allocator's journal: `H_NODE_JOURNAL_MAX` pairs `[word index, value]` (`nodes.ts`). */
+export const H_NODE_JOURNAL = 64;
+export const H_NODE_JOURNAL_MAX = (HEADER_WORDS - H_NODE_JOURNAL) / 2;
 
 export const STATUS_BASE = HEADER_WORDS;
 export const STATUS_CAP = 1 << 19;
@@ -74,7 +83,7 @@ export const LIVE_WORDS = 136;
 export const NAME_CAP = (LIVE_WORDS - 8) * 2;
 export const NODE_BASE = LIVE_BASE + LIVE_CAP * LIVE_WORDS;
 export const NODE_CAP = 1 << 20;
-export const NODE_WORDS = 4;
+export const NODE_WORDS = 8;
 /** Wait records, one area per live row (`records.ts`): a counter, the slots, their stacks. */
 export const WAIT_BASE = NODE_BASE + NODE_CAP * NODE_WORDS;
 export const WAIT_SLOTS = 17;
@@ -281,6 +290,7 @@ export function endThread(i32: Int32Array, ident: number, state: number, exited:
     // The live-row bits stay: they let `nameOfIdent` find the name of a thread that has ended.
     const next = running ? (s & ~STATE_MASK) | state | (exited ? EXITED : 0) : s | EXITED;
     if (Atomics.compareExchange(i32, at, s, next) !== s) continue;
+    Atomics.add(i32, H_THREAD_ENDS, 1);
     if (running) {
       const row = (s >>> 8) - 1;
       if (row >= 0) Atomics.compareExchange(i32, LIVE_BASE + row * LIVE_WORDS, ident, 0);

@@ -20,8 +20,9 @@
  * node (`Condition._notify`), or BROKEN when the round is broken or reset, so each waiter learns
  * its own round's fate even if it runs again only after later rounds; the next round starts at
  * once and no round waits for the previous one's waiters to leave. So a party that dies after
- * its round ended holds nothing up. One that dies while waiting stays in the condition's list:
- * waiters look for such parties every poll (`POLL_MS`) and arrivals when they come, and break
+ * its round ended holds nothing up. One that dies while waiting is missing from the condition's
+ * live waiters (`COUNT` says how many there should be): waiters look for such parties every poll
+ * (`POLL_MS`) and arrivals when they come, and break
  * the barrier, as Java does when a waiter is interrupted.
  *
  * The `action` (a target, shipped like a thread's) runs once per round in the last thread to
@@ -233,14 +234,20 @@ export class Barrier extends SharedPrimitive {
 
   /**
    * Called on taking the lock: claims the critical section, and breaks the barrier if the last
-   * holder died inside one, or a waiting party died. Returns whether it broke it now.
+   * holder died inside one, or a waiting party died. `counted`: the caller is a party of this
+   * round (back from a poll). Returns whether it broke it now.
    */
-  private _enter(): boolean {
+  private _enter(counted = false): boolean {
     const i32 = this._i32;
     const before = Atomics.exchange(i32, HOLDER, ME);
     if (Atomics.load(i32, BROKEN) === 1) return false;
+    // Every party counted this round but the caller waits in the condition's list. One missing
+    // from the live waiters died while waiting, whether its node is still there or was already
+    // freed (by a notify, or the sweep of dead threads' nodes, shared/nodes.ts); this also sees a
+    // party killed between counting itself and being listed.
+    const others = Atomics.load(i32, COUNT) - (counted ? 1 : 0);
     const holderDied = before !== 0 && before !== ME && waiterDied(before);
-    if (holderDied || (Atomics.load(i32, COUNT) > 0 && this.#cond._hasDeadWaiter())) {
+    if (holderDied || (others > 0 && this.#cond._liveWaiters() < others)) {
       this._break();
       return true;
     }
@@ -277,7 +284,7 @@ export class Barrier extends SharedPrimitive {
         if (code === BROKEN_CODE) throw new BrokenBarrierError('Barrier was broken or reset while waiting');
         // Not woken: a poll slice passed, or the time ran out. Either way, first see whether a
         // party died (that breaks the barrier, and this waiter with it).
-        if (this._enter()) throw new BrokenBarrierError('Barrier broken: a party died while waiting');
+        if (this._enter(true)) throw new BrokenBarrierError('Barrier broken: a party died while waiting');
         if (Atomics.load(i32, BROKEN) === 1) throw new BrokenBarrierError('Barrier is broken');
         if (code !== POLLED) {
           this._break();

@@ -1,28 +1,41 @@
 /**
  * `Condition`: Python's `threading.Condition`, shared across threads.
  *
- * Memory layout (Int32 words after the primitive header), all written only while holding the
- * condition's lock:
- * - `HEAD`, `TAIL`: the FIFO list of waiting park nodes (indices into the arena, 0 = none).
- * - `COUNT`: how many waiters are in the list.
+ * Memory layout (Int32 words after the primitive header):
+ * - `ANCHOR`: the arena node its list of waiters hangs from (`shared/nodes.ts`), as last seen;
+ *   written only while holding the condition's lock. The list itself is in the arena, changed
+ *   only under the park-node allocator's lock, one journaled step at a time: a thread killed in
+ *   the middle of linking or unlinking a waiter leaves the list whole, and a waiter whose thread
+ *   died is freed even if its condition was dropped first (nothing of the list lives here).
  *
- * Each `wait()` takes a park node of its own from the arena (`shared/nodes.ts`), links it at the
- * tail, releases the lock and sleeps on the node's park word. `notify(n)` unlinks up to n nodes
- * from the head, marks each NOTIFIED and wakes it. Because a waiter sleeps on its own word:
+ * Each `wait()` takes a park node of its own from the arena, links it at the tail, releases the
+ * lock and sleeps on the node's park word. `notify(n)` unlinks up to n nodes from the head, marks
+ * each NOTIFIED and wakes it. Because a waiter sleeps on its own word:
  * - no wake-up is lost: a notify between the release and the sleep leaves the word NOTIFIED, and
  *   `Atomics.wait` on a changed word returns at once;
  * - `notify(n)` wakes exactly min(n, waiting) waiters, oldest first, and a waiter that arrives
  *   after a notify can never take its wake-up;
  * - a waiter that times out or is aborted unlinks its own node (after re-acquiring the lock), so
  *   it leaves nothing behind, and a notify never goes to a waiter that has left.
- * A waiter whose thread died is skipped by `notify` (its node is reclaimed there).
+ * A waiter whose thread died is skipped by `notify` (its node is freed there, or by the sweep
+ * of dead threads' nodes, `shared/nodes.ts`).
  *
  * Woken waiters re-acquire the lock before returning, so they run only after the notifier releases.
  */
 import { inspect } from 'node:util';
 import { deadlineOf } from '../shared/clock.js';
-import { allocNode, at, freeNode, NEXT, NOTIFIED, OWNER, PARK, PREV, WAITING } from '../shared/nodes.js';
-import { NODE_CAP, runtime } from '../shared/runtime.js';
+import {
+  at,
+  enqueueWaiter,
+  LIST,
+  leaveWaiter,
+  liveWaiters,
+  NOTIFIED,
+  PARK,
+  popWaiter,
+  WAITING,
+} from '../shared/nodes.js';
+import { runtime } from '../shared/runtime.js';
 import {
   type AcquireOptions,
   acquireOptionsOf,
@@ -37,15 +50,12 @@ import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { argTypeError, ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
 import { rejectSignalInSync, type LockLike } from './locklike.js';
-import { waiterDied } from './owner.js';
 import { Lock } from './lock.js';
-import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
+import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive, W_UID_HI, W_UID_LO } from './primitive.js';
 import { RLock } from './rlock.js';
 
-const HEAD = FIRST_WORD;
-const TAIL = FIRST_WORD + 1;
-const COUNT = FIRST_WORD + 2;
-const WORDS = FIRST_WORD + 3;
+const ANCHOR = FIRST_WORD;
+const WORDS = FIRST_WORD + 1;
 
 const arena = runtime().i32;
 
@@ -200,42 +210,13 @@ export class Condition extends SharedPrimitive {
     const i32 = this._i32;
     let woken = 0;
     while (woken < n) {
-      const node = i32[HEAD] as number;
+      const node = popWaiter(arena, i32[ANCHOR] as number, i32[W_UID_LO] as number, i32[W_UID_HI] as number, code);
       if (node === 0) break;
-      this._unlink(node);
-      if (waiterDied(Atomics.load(arena, at(node, OWNER)))) {
-        freeNode(arena, node); // its waiter will never come back for it
-        continue;
-      }
-      Atomics.store(arena, at(node, PARK), code);
+      if (node < 0) continue; // its waiter died: freed, and not counted
       // All, not 1: an aborted waitAsync on this word from a node's earlier life must not eat it.
       Atomics.notify(arena, at(node, PARK));
       woken++;
     }
-  }
-
-  private _append(node: number): void {
-    const i32 = this._i32;
-    const tail = i32[TAIL] as number;
-    arena[at(node, PREV)] = tail;
-    arena[at(node, NEXT)] = 0;
-    if (tail === 0) i32[HEAD] = node;
-    else arena[at(tail, NEXT)] = node;
-    i32[TAIL] = node;
-    i32[COUNT] = (i32[COUNT] as number) + 1;
-  }
-
-  private _unlink(node: number): void {
-    const i32 = this._i32;
-    const prev = arena[at(node, PREV)] as number;
-    const next = arena[at(node, NEXT)] as number;
-    if (prev === 0) i32[HEAD] = next;
-    else arena[at(prev, NEXT)] = next;
-    if (next === 0) i32[TAIL] = prev;
-    else arena[at(next, PREV)] = prev;
-    arena[at(node, PREV)] = 0;
-    arena[at(node, NEXT)] = 0;
-    i32[COUNT] = (i32[COUNT] as number) - 1;
   }
 
   /**
@@ -259,15 +240,15 @@ export class Condition extends SharedPrimitive {
     rec: WaitDesc = { kind: K_CONDITION, op: O_WAIT, src: this },
   ): Steps<number> {
     const lock = this.#lock;
-    const node = allocNode(arena, ME);
-    this._append(node);
+    const i32 = this._i32;
+    const node = enqueueWaiter(arena, i32[ANCHOR] as number, i32[W_UID_LO] as number, i32[W_UID_HI] as number, ME);
+    Atomics.store(i32, ANCHOR, Atomics.load(arena, at(node, LIST)));
     const park: Park = { i32: arena, index: at(node, PARK), value: WAITING, poll, rec };
     let saved: number;
     try {
       saved = lock._releaseSave();
     } catch (e) {
-      this._unlink(node);
-      freeNode(arena, node);
+      leaveWaiter(arena, node);
       throw e;
     }
     let code = 0;
@@ -288,21 +269,19 @@ export class Condition extends SharedPrimitive {
       yield* lock._acquireRestoreSteps(saved);
       const word = Atomics.load(arena, park.index);
       code = word !== WAITING ? word : polled ? POLLED : 0;
-      if (word === WAITING) this._unlink(node);
-      else if (aborted && passOn) this._notify(1); // pass on the wake-up this aborted waiter will not use
-      freeNode(arena, node);
+      leaveWaiter(arena, node);
+      if (word !== WAITING && aborted && passOn) this._notify(1); // pass on the wake-up this aborted waiter will not use
     }
     return code;
   }
 
-  /** @internal Whether a waiter in the list belongs to a thread that died (the lock is held). */
-  _hasDeadWaiter(): boolean {
-    let node = this._i32[HEAD] as number;
-    for (let steps = 0; node !== 0 && steps < NODE_CAP; steps++) {
-      if (waiterDied(Atomics.load(arena, at(node, OWNER)))) return true;
-      node = arena[at(node, NEXT)] as number;
-    }
-    return false;
+  /**
+   * @internal How many waiters in the list belong to live threads (the lock is held). A Barrier
+   * compares it with the parties it counted: a waiter whose thread died may already be swept.
+   */
+  _liveWaiters(): number {
+    const i32 = this._i32;
+    return liveWaiters(arena, i32[ANCHOR] as number, i32[W_UID_LO] as number, i32[W_UID_HI] as number, true);
   }
 
   /** @internal */
@@ -316,13 +295,10 @@ export class Condition extends SharedPrimitive {
   }
 
   [inspect.custom](): string {
-    // Waiters whose thread died stay linked until a notify skips them: count the live ones.
-    let waiters = 0;
-    let node = Atomics.load(this._i32, HEAD);
-    for (let steps = 0; node > 0 && node < NODE_CAP && steps < 1_000_000; steps++) {
-      if (!waiterDied(Atomics.load(arena, at(node, OWNER)))) waiters++;
-      node = Atomics.load(arena, at(node, NEXT));
-    }
+    // Waiters whose thread died may stay linked until a notify or a sweep frees them: count the live ones.
+    const i32 = this._i32;
+    const anchor = Atomics.load(i32, ANCHOR);
+    const waiters = liveWaiters(arena, anchor, i32[W_UID_LO] as number, i32[W_UID_HI] as number, false);
     return `<Condition waiters=${waiters} lock=${inspect(this.#lock)}>`;
   }
 }
