@@ -66,14 +66,19 @@
  * therefore prepares what is invisible first (entry and record bytes in free space) and then
  * publishes it in one atomic step: a FIFO or LIFO put is visible once `PUTS` is stored, a get
  * once `GETS` is. An operation that must change several words (a heap's sift, growing the index,
- * the reset after draining, discarding everything) writes the new values into the journal,
- * publishes them by storing `JLEN`, applies them and clears `JLEN`. The next holder (which took
- * a mutex over from the dead one) finds `JLEN` set and applies the journal again: applying is
- * idempotent. So a dead holder's half-done step is either invisible or completed. What it can
- * leave behind is memory: a record's space, a chunk counted alive; all of it is reclaimed when
- * the queue drains, or when it is dropped.
+ * the reset after draining, discarding everything) writes the new values into the journal and
+ * their count into `J_COUNT`, publishes them by storing in `JLEN` its own ident, negated (the
+ * journal is being applied, by that thread), applies them and clears `JLEN`. A thread that takes
+ * a mutex over from a dead holder (or any holder) finds `JLEN` naming a dead thread, claims the
+ * journal by a CAS of `JLEN` to its own ident and applies it again: applying is idempotent, and
+ * the claim makes sure that a producer and a consumer, each taking over one of the two mutexes
+ * of a thread that died holding both, do not both apply it, one after the other has moved on.
+ * So a dead holder's half-done step is either invisible or completed. What it can leave behind
+ * is memory: a record's space, a chunk counted alive; all of it is reclaimed when the queue
+ * drains, or when it is dropped.
  */
 import { argRangeError } from '../errors.js';
+import { EXITED, runtime, State, STATE_MASK, statusOf } from '../shared/runtime.js';
 import { WAITER_WORDS } from '../sync/waiters.js';
 import { dropSabs, holdSabs, resolveSabs } from '../wire/sabs.js';
 import {
@@ -121,6 +126,8 @@ const CHUNK_LIVE = 164;
 /** `SPARES` pairs `[chunk id, bytes]`: emptied big-record chunks kept for reuse (see `#allocate`). */
 const SPARE = 176;
 const SPARES = 2;
+/** How many entries the journal being applied has. */
+const J_COUNT = 190;
 const JLEN = 192;
 const J_BASE = 193;
 const JMAX = 48;
@@ -252,6 +259,14 @@ export class RecordRef {
 /** What `take` returns: a small value itself, or a record to decode. */
 export type Taken = unknown;
 
+const ME = runtime().ident;
+
+/** Whether thread `ident` is gone for good (its Worker exited, or it died). */
+function gone(ident: number): boolean {
+  const s = statusOf(runtime().i32, ident);
+  return (s & EXITED) !== 0 || (s & STATE_MASK) === State.Died;
+}
+
 const align8 = (n: number): number => (n + 7) & ~7;
 const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -316,7 +331,21 @@ export class QueueStore {
 
   /** Called by every new holder of a mutex: completes what a dead holder left published. */
   recover(): void {
-    if (Atomics.load(this.i32, JLEN) !== 0) this.#applyJournal();
+    const i32 = this.i32;
+    for (;;) {
+      const j = Atomics.load(i32, JLEN);
+      if (j === 0) return;
+      const applier = -j;
+      if (applier !== ME && !gone(applier)) {
+        // Another thread is applying it now (it took the other mutex over): a few instructions.
+        Atomics.wait(i32, JLEN, j, 1);
+        continue;
+      }
+      if (Atomics.compareExchange(i32, JLEN, j, -ME) === j) {
+        this.#applyJournal();
+        return;
+      }
+    }
   }
 
   // ---- buffers by id ----------------------------------------------------------------------
@@ -406,7 +435,8 @@ export class QueueStore {
       this.#store(j[0] as number, j[1] as number, j[2] as number);
     } else if (j.length > 0) {
       for (let k = 0; k < j.length; k++) i32[J_BASE + k] = j[k] as number;
-      Atomics.store(i32, JLEN, j.length / 3);
+      Atomics.store(i32, J_COUNT, j.length / 3);
+      Atomics.store(i32, JLEN, -ME);
       this.#applyJournal();
     }
     j.length = 0;
@@ -414,12 +444,13 @@ export class QueueStore {
 
   #applyJournal(): void {
     const i32 = this.i32;
-    const n = Atomics.load(i32, JLEN);
+    const n = Atomics.load(i32, J_COUNT);
     for (let k = 0; k < n; k++) {
       const at = J_BASE + 3 * k;
       this.#store(i32[at] as number, i32[at + 1] as number, i32[at + 2] as number);
     }
     Atomics.store(i32, JLEN, 0);
+    Atomics.notify(i32, JLEN);
   }
 
   #store(id: number, index: number, value: number): void {

@@ -2,12 +2,13 @@
  * `Lock`: Python's `threading.Lock`, shared across threads.
  *
  * Memory layout (Int32 words after the primitive header):
- * - `STATE`: 0 unlocked, 1 locked, 2 locked and maybe contended. The three-state futex mutex of
- *   Ulrich Drepper, "Futexes Are Tricky" (2011), mutex #3: acquire CASes 0→1; a waiter swaps in 2
- *   and sleeps while it reads 2; release moves to 0 and wakes one sleeper only if it saw 2.
- * - `OWNER`: ident of the thread that acquired it (0 while changing hands). Written after the
- *   acquiring CAS and cleared before the releasing one, so a reader that finds a dead ident there
- *   knows no release happened since that thread acquired it (see `owner.ts`).
+ * - `STATE`: 0 unlocked; `holder << 1` locked by thread `holder`; `holder << 1 | 1` locked and
+ *   maybe contended. Drepper's three-state futex mutex ("Futexes Are Tricky", 2011, mutex #3)
+ *   with the holder written by the very CAS that locks it (`shared/mutex.ts`): acquire CASes
+ *   0 → holder; a waiter sets the low bit and sleeps while the word is unchanged; release moves to
+ *   0 and wakes one sleeper only if the bit was set. Since the holder is never written apart from
+ *   the lock, a lock is never held by nobody known: whoever finds its holder died abnormally
+ *   takes it over by one CAS (see `owner.ts`).
  * - `WHO…`: which threads are sleeping in an acquire, for `util.inspect` only (`waiters.ts`).
  *
  * Memory ordering: every transition of `STATE` is a sequentially consistent Atomics operation, so
@@ -20,15 +21,17 @@ import { K_LOCK, O_ACQUIRE, O_REACQUIRE } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { diedAbnormally, nameOfIdent, takeOver, warnDeadHolder } from './owner.js';
+import { holdSteps, releaseHeld, TIMED_OUT, tryHold } from '../shared/mutex.js';
+import { diedAbnormally, nameOfIdent, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 import { type LockLike, rejectSignalInSync, withAcquired, withAcquiredSync } from './locklike.js';
 import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
-const OWNER = FIRST_WORD + 1;
-const WHO = FIRST_WORD + 2;
+const WHO = FIRST_WORD + 1;
 const WORDS = WHO + WAITER_WORDS;
+/** This thread's value of a locked `STATE`. */
+const MINE = ME << 1;
 
 /** Spins (about 1-2 µs) a condition waiter makes on the lock before sleeping on it. */
 export const RESTORE_SPIN = 200;
@@ -57,11 +60,7 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   /** Acquires the lock, waiting without blocking the event loop. */
   async acquire(options?: AcquireOptions): Promise<boolean> {
-    const i32 = this._i32;
-    if (options === undefined && Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
-      i32[OWNER] = ME;
-      return true;
-    }
+    if (options === undefined && Atomics.compareExchange(this._i32, STATE, 0, MINE) === 0) return true;
     const { timeout, signal } = acquireOptionsOf(options, 'Lock.acquire');
     if (signal?.aborted) throw signal.reason;
     if (timeout === 0) return runSync(this._acquireSteps(), 0);
@@ -70,11 +69,7 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   /** Acquires the lock, blocking this thread while it waits (the main thread too). */
   acquireSync(options?: Omit<AcquireOptions, 'signal'>): boolean {
-    const i32 = this._i32;
-    if (options === undefined && Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
-      i32[OWNER] = ME;
-      return true;
-    }
+    if (options === undefined && Atomics.compareExchange(this._i32, STATE, 0, MINE) === 0) return true;
     rejectSignalInSync(options, 'Lock.acquireSync');
     const { timeout } = acquireOptionsOf(options, 'Lock.acquireSync');
     return runSync(this._acquireSteps(), deadlineOf(timeout));
@@ -82,17 +77,7 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   /** Releases the lock; any thread may. Throws `ThreadError` if it is not locked. */
   release(): void {
-    const i32 = this._i32;
-    i32[OWNER] = 0;
-    for (;;) {
-      const c = Atomics.compareExchange(i32, STATE, 1, 0);
-      if (c === 1) return;
-      if (c === 0) throw new ThreadError('release unlocked lock');
-      if (Atomics.compareExchange(i32, STATE, 2, 0) === 2) {
-        Atomics.notify(i32, STATE, 1);
-        return;
-      }
-    }
+    if (!releaseHeld(this._i32, STATE)) throw new ThreadError('release unlocked lock');
   }
 
   /** Whether the lock is held (a lock held by a thread that crashed is released first). */
@@ -116,35 +101,22 @@ export class Lock extends SharedPrimitive implements LockLike {
   /** @internal The slow path of acquire; also re-acquires for `Condition.wait`. */
   *_acquireSteps(untimed = false, spin = 0): Steps<boolean> {
     const i32 = this._i32;
-    let c = Atomics.compareExchange(i32, STATE, 0, 1);
     // A short spin before sleeping, for callers that expect the holder to release within
     // microseconds (a notified condition waiter: its notifier releases right after notify).
-    for (let k = 0; c !== 0 && k < spin; k++) {
-      if (Atomics.load(i32, STATE) === 0) c = Atomics.compareExchange(i32, STATE, 0, 1);
-    }
-    if (c === 0) {
-      i32[OWNER] = ME;
-      return true;
-    }
+    if (tryHold(i32, STATE)) return true;
     const token = enterWait(i32, WHO);
     try {
       const park: Park = {
         i32,
         index: STATE,
-        value: 2,
+        value: 0,
         poll: true,
         untimed,
         rec: { kind: K_LOCK, op: untimed ? O_REACQUIRE : O_ACQUIRE, src: this },
       };
-      if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
-      while (c !== 0) {
-        const outcome = yield park;
-        if (outcome !== 'woken' && this._reapDeadHolder()) return true;
-        if (outcome === 'timeout') return false;
-        c = Atomics.exchange(i32, STATE, 2);
-      }
-      i32[OWNER] = ME;
-      return true;
+      const got = yield* holdSteps(i32, STATE, park, diedAbnormally, spin);
+      if (got > 0) warnDeadHolder('A Lock', got);
+      return got !== TIMED_OUT;
     } finally {
       leaveWait(i32, WHO, token);
     }
@@ -152,27 +124,26 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   /**
    * If the holder died abnormally, takes the lock over for this thread (it stays locked) and
-   * returns true. The CAS on OWNER makes exactly one observer win.
+   * returns true. The CAS from the state naming the dead holder makes exactly one observer win.
    */
   _reapDeadHolder(): boolean {
     const i32 = this._i32;
-    const owner = Atomics.load(i32, OWNER);
-    if (owner === 0 || owner === ME || !diedAbnormally(owner)) return false;
-    if (!takeOver(i32, STATE, OWNER, owner, ME)) return false;
-    warnDeadHolder('A Lock', owner);
+    const c = Atomics.load(i32, STATE);
+    const holder = c >>> 1;
+    if (holder === 0 || holder === ME || !diedAbnormally(holder)) return false;
+    if (Atomics.compareExchange(i32, STATE, c, MINE | 1) !== c) return false;
+    warnDeadHolder('A Lock', holder);
     return true;
   }
 
   /** @internal For the wait records: the thread holding it (0: free, or changing hands). */
   _diagOwner(): number {
-    const i32 = this._i32;
-    return Atomics.load(i32, STATE) === 0 ? 0 : Atomics.load(i32, OWNER);
+    return Atomics.load(this._i32, STATE) >>> 1;
   }
 
   /** @internal Whether thread `ident` acquired it (and has not released it). */
   _heldBy(ident: number): boolean {
-    const i32 = this._i32;
-    return Atomics.load(i32, STATE) !== 0 && Atomics.load(i32, OWNER) === ident;
+    return Atomics.load(this._i32, STATE) >>> 1 === ident;
   }
 
   /** @internal */
@@ -198,12 +169,9 @@ export class Lock extends SharedPrimitive implements LockLike {
 
   [inspect.custom](): string {
     const i32 = this._i32;
-    const state = Atomics.load(i32, STATE);
-    const owner = Atomics.load(i32, OWNER);
+    const owner = Atomics.load(i32, STATE) >>> 1;
     const waiters = countWaiters(i32, WHO);
-    return state === 0
-      ? `<Lock unlocked waiters=${waiters}>`
-      : `<Lock locked owner=${owner === 0 ? '?' : nameOfIdent(owner)} waiters=${waiters}>`;
+    return owner === 0 ? `<Lock unlocked waiters=${waiters}>` : `<Lock locked owner=${nameOfIdent(owner)} waiters=${waiters}>`;
   }
 }
 brandClass(Lock, 'Lock');

@@ -41,24 +41,6 @@ export function nameOfIdent(ident: number): string {
   return `ident ${ident}`;
 }
 
-/**
- * Takes a lock over from its dead holder `dead` for this thread (`me`): the CAS on the owner word
- * makes exactly one observer win, then the state word becomes 2 ("held, maybe contended", so
- * that our release wakes a sleeper). If another thread released the lock meanwhile (any thread
- * may release a Lock), it is not ours to take: the owner word is given back and false returned.
- */
-export function takeOver(lock: Int32Array, state: number, owner: number, dead: number, me: number): boolean {
-  if (Atomics.compareExchange(lock, owner, dead, me) !== dead) return false;
-  for (;;) {
-    const st = Atomics.load(lock, state);
-    if (st === 0) {
-      Atomics.compareExchange(lock, owner, me, 0);
-      return false;
-    }
-    if (Atomics.compareExchange(lock, state, st, 2) === st) return true;
-  }
-}
-
 /** Says on stderr that a dead holder's lock was released. */
 export function warnDeadHolder(kind: string, ident: number): void {
   process.emitWarning(`${kind} held by thread ${nameOfIdent(ident)}, which ended without releasing it, was released`, {

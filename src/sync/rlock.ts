@@ -2,9 +2,9 @@
  * `RLock`: Python's `threading.RLock`, a lock its owner thread may acquire again.
  *
  * Memory layout (Int32 words after the primitive header):
- * - `STATE`: the inner three-state futex mutex, as in `Lock` (0 free, 1 held, 2 held+contended).
- * - `OWNER`: ident of the owning thread, 0 when free. Written only by the thread holding `STATE`
- *   (or by the one observer that takes over from a dead owner, by CAS).
+ * - `STATE`: the futex word of `Lock`, naming its owner (0 free, `owner << 1`, `| 1` when maybe
+ *   contended), written by the CAS that takes it (or by the one observer that takes it over from
+ *   a dead owner, by CAS), so it is never held by nobody known.
  * - `COUNT`: recursion depth; read and written only by the owner.
  * - `WHO…`: which threads are sleeping in an acquire, for `util.inspect` (`waiters.ts`).
  *
@@ -18,16 +18,18 @@ import { K_RLOCK, O_ACQUIRE, O_REACQUIRE } from '../shared/records.js';
 import { type Park, runAsync, runSync, type Steps } from '../shared/wait.js';
 import { ThreadError } from '../errors.js';
 import { defineKind } from '../wire/kinds.js';
-import { ended, nameOfIdent, takeOver, warnDeadHolder } from './owner.js';
+import { holdSteps, releaseHeld, TIMED_OUT, tryHold } from '../shared/mutex.js';
+import { ended, nameOfIdent, warnDeadHolder } from './owner.js';
 import { brandClass, FIRST_WORD, ME, revivePrimitive, SharedPrimitive } from './primitive.js';
 import { type LockLike, rejectSignalInSync, withAcquired, withAcquiredSync } from './locklike.js';
 import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
-const OWNER = FIRST_WORD + 1;
-const COUNT = FIRST_WORD + 2;
-const WHO = FIRST_WORD + 3;
+const COUNT = FIRST_WORD + 1;
+const WHO = FIRST_WORD + 2;
 const WORDS = WHO + WAITER_WORDS;
+/** This thread's value of a locked `STATE`. */
+const MINE = ME << 1;
 
 /**
  * A re-entrant lock, owned by the thread that acquired it; that thread must release it as many
@@ -57,17 +59,17 @@ export class RLock extends SharedPrimitive implements LockLike {
   /** Releases one level; at zero the lock is free. `ThreadError` if this thread does not own it. */
   release(): void {
     const i32 = this._i32;
-    if (i32[OWNER] !== ME) throw new ThreadError('cannot release un-acquired lock');
+    if (Atomics.load(i32, STATE) >>> 1 !== ME) throw new ThreadError('cannot release un-acquired lock');
     const count = (i32[COUNT] as number) - 1;
     i32[COUNT] = count;
-    if (count === 0) this._unlock();
+    if (count === 0) releaseHeld(i32, STATE);
   }
 
   /** Whether any thread holds it (one whose owner ended is released first). */
   locked(): boolean {
     const i32 = this._i32;
     if (Atomics.load(i32, STATE) === 0) return false;
-    if (this._reapDeadOwner()) this._unlock();
+    if (this._reapDeadOwner()) releaseHeld(i32, STATE);
     return Atomics.load(i32, STATE) !== 0;
   }
 
@@ -81,58 +83,44 @@ export class RLock extends SharedPrimitive implements LockLike {
 
   private _tryFast(): boolean {
     const i32 = this._i32;
-    if (i32[OWNER] === ME) {
-      i32[COUNT] = (i32[COUNT] as number) + 1;
+    const c = Atomics.compareExchange(i32, STATE, 0, MINE);
+    if (c === 0) {
+      // A plain store: only the owner reads COUNT, and the CAS orders it for the next owner.
+      i32[COUNT] = 1;
       return true;
     }
-    if (Atomics.compareExchange(i32, STATE, 0, 1) === 0) {
-      // Plain stores: the CAS on STATE orders them for the next holder; see Lock's OWNER.
-      i32[OWNER] = ME;
-      i32[COUNT] = 1;
+    if (c >>> 1 === ME) {
+      i32[COUNT] = (i32[COUNT] as number) + 1;
       return true;
     }
     return false;
   }
 
-  private _unlock(): void {
-    const i32 = this._i32;
-    i32[OWNER] = 0;
-    if (Atomics.compareExchange(i32, STATE, 1, 0) !== 1 && Atomics.exchange(i32, STATE, 0) === 2) {
-      Atomics.notify(i32, STATE, 1);
-    }
-  }
-
   /** @internal */
   *_acquireSteps(untimed = false, count = 1): Steps<boolean> {
     const i32 = this._i32;
-    if (i32[OWNER] === ME) {
+    if (Atomics.load(i32, STATE) >>> 1 === ME) {
       i32[COUNT] = (i32[COUNT] as number) + count;
       return true;
     }
-    let c = Atomics.compareExchange(i32, STATE, 0, 1);
-    if (c !== 0) {
+    if (!tryHold(i32, STATE)) {
       const token = enterWait(i32, WHO);
       try {
         const park: Park = {
           i32,
           index: STATE,
-          value: 2,
+          value: 0,
           poll: true,
           untimed,
           rec: { kind: K_RLOCK, op: untimed ? O_REACQUIRE : O_ACQUIRE, src: this },
         };
-        if (c !== 2) c = Atomics.exchange(i32, STATE, 2);
-        while (c !== 0) {
-          const outcome = yield park;
-          if (outcome !== 'woken' && this._reapDeadOwner()) break;
-          if (outcome === 'timeout') return false;
-          c = Atomics.exchange(i32, STATE, 2);
-        }
+        const got = yield* holdSteps(i32, STATE, park, ended, 0);
+        if (got === TIMED_OUT) return false;
+        if (got > 0) warnDeadHolder('An RLock', got);
       } finally {
         leaveWait(i32, WHO, token);
       }
     }
-    Atomics.store(i32, OWNER, ME);
     i32[COUNT] = count;
     return true;
   }
@@ -140,9 +128,10 @@ export class RLock extends SharedPrimitive implements LockLike {
   /** If the owner thread ended, takes the lock over for this thread and returns true. */
   private _reapDeadOwner(): boolean {
     const i32 = this._i32;
-    const owner = Atomics.load(i32, OWNER);
+    const c = Atomics.load(i32, STATE);
+    const owner = c >>> 1;
     if (owner === 0 || owner === ME || !ended(owner)) return false;
-    if (!takeOver(i32, STATE, OWNER, owner, ME)) return false;
+    if (Atomics.compareExchange(i32, STATE, c, MINE | 1) !== c) return false;
     i32[COUNT] = 1;
     warnDeadHolder('An RLock', owner);
     return true;
@@ -150,16 +139,16 @@ export class RLock extends SharedPrimitive implements LockLike {
 
   /** @internal */
   _isOwned(): boolean {
-    return Atomics.load(this._i32, OWNER) === ME;
+    return Atomics.load(this._i32, STATE) >>> 1 === ME;
   }
 
   /** @internal */
   _releaseSave(): number {
     const i32 = this._i32;
-    if (Atomics.load(i32, OWNER) !== ME) throw new ThreadError('cannot release un-acquired lock');
+    if (Atomics.load(i32, STATE) >>> 1 !== ME) throw new ThreadError('cannot release un-acquired lock');
     const count = i32[COUNT] as number;
     i32[COUNT] = 0;
-    this._unlock();
+    releaseHeld(i32, STATE);
     return count;
   }
 
@@ -170,7 +159,7 @@ export class RLock extends SharedPrimitive implements LockLike {
 
   /** @internal For the wait records: the thread that owns it (0: free). */
   _diagOwner(): number {
-    return Atomics.load(this._i32, STATE) === 0 ? 0 : Atomics.load(this._i32, OWNER);
+    return Atomics.load(this._i32, STATE) >>> 1;
   }
 
   /** @internal */
@@ -180,11 +169,11 @@ export class RLock extends SharedPrimitive implements LockLike {
 
   [inspect.custom](): string {
     const i32 = this._i32;
-    const owner = Atomics.load(i32, OWNER);
+    const owner = Atomics.load(i32, STATE) >>> 1;
     const waiters = countWaiters(i32, WHO);
-    return Atomics.load(i32, STATE) === 0
+    return owner === 0
       ? `<RLock unlocked waiters=${waiters}>`
-      : `<RLock locked owner=${owner === 0 ? '?' : nameOfIdent(owner)} count=${i32[COUNT]} waiters=${waiters}>`;
+      : `<RLock locked owner=${nameOfIdent(owner)} count=${i32[COUNT]} waiters=${waiters}>`;
   }
 }
 brandClass(RLock, 'RLock');
