@@ -375,7 +375,8 @@ export class Engine {
       if (w.load === 0) return w;
       if (best === undefined || w.load < best.load) best = w;
     }
-    if (this.#threads.length < this.options.maxThreads && !this.#shut) {
+    // Shut down or not: a queued task needs a thread (a thread may have died since shutdown()).
+    if (this.#threads.length < this.options.maxThreads) {
       try {
         return this.#startThread();
       } catch (e) {
@@ -769,9 +770,23 @@ export class Engine {
         for (const t of [...w.tasks.values()]) this.cancel(t, false, new CancelledError('cancelled by shutdown'));
     }
     this.#wakeRoomWaiters();
-    if (wait && this.#outstanding > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    // The threads are told to leave only once no task is outstanding, with `wait: false` too:
+    // the queued tasks still need them (Python: pending futures run before the program exits).
+    if (this.#outstanding > 0) {
+      const drained = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      if (!wait) {
+        void drained.then(() => this.#release());
+        return;
+      }
+      await drained;
+    }
+    this.#release();
+    if (wait) await Promise.all(this.#threads.map((w) => w.thread.join()));
+  }
+
+  /** Tells the threads of a shut-down pool, idle now, to leave. */
+  #release(): void {
     Atomics.store(this.#pool, P_SHUTDOWN, 1);
     for (const w of this.#threads) Atomics.notify(w.ch, C_SUBMIT);
-    if (wait) await Promise.all(this.#threads.map((w) => w.thread.join()));
   }
 }
