@@ -331,6 +331,8 @@ export class Engine {
       daemon: true,
       resourceLimits: this.options.resourceLimits,
     });
+    // Its crash (out of memory…) is reported by the future of the task it ran, not twice.
+    thread._unreported();
     try {
       thread.start();
     } catch (e) {
