@@ -167,7 +167,7 @@ export class ThreadPool {
     const signal = signalOf(o.signal);
     const timeout = o.timeout === undefined ? this.#engine.options.taskTimeout : timeoutOf(o.timeout);
     this.#accept('ThreadPool.run');
-    const f = this.#engine.submit({
+    return this.#engine.submit({
       target: d,
       args: (o.args ?? []) as unknown[],
       transfer: o.transfer ?? [],
@@ -175,8 +175,6 @@ export class ThreadPool {
       signal,
       each: false,
     }) as Future<Awaited<R>>;
-    if (signal?.aborted) f.cancel({ force: true });
-    return f;
   }
 
   /**

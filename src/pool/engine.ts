@@ -266,6 +266,12 @@ export class Engine {
     ) {
       t.encoded = encode(spec.args, 'args');
     }
+    if (spec.signal?.aborted) {
+      // Aborted before it could start: it never runs, and rejects with the signal's reason (SPEC).
+      if (t.encoded !== undefined) discardEncoded(t.encoded);
+      t.future._reject(spec.signal.reason);
+      return t.future;
+    }
     if (spec.signal !== undefined) {
       const signal = spec.signal;
       const onAbort = (): void => {
