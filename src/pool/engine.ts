@@ -697,12 +697,17 @@ export class Engine {
       // A thread that died never took itself off the count.
       Atomics.sub(this.#pool, P_THREADS, 1);
       if (!w.ready && Atomics.load(w.ch, C_READY) !== 1 && w.killedFor === undefined) {
-        // It died before it was ready: replacing it would likely die the same way.
+        // It died before it was ready: replacing it would likely die the same way, so nothing is
+        // dispatched (no respawn storm) and the pool breaks, failing the tasks already handed
+        // to it too (they were no longer in any thread's list: they hung).
+        w.port.close();
         void w.thread.result().then(
-          () => this.#break(new ThreadExitError(`pool thread ${w.thread.name} ended before it was ready`)),
-          (e: unknown) => this.#break(e),
+          () => this.#break(new ThreadExitError(`pool thread ${w.thread.name} ended before it was ready`), w),
+          (e: unknown) => this.#break(e, w),
         );
-      } else void this.#orphan(w);
+        return;
+      }
+      void this.#orphan(w);
     }
     w.port.close();
     this.#dispatch();
@@ -744,25 +749,40 @@ export class Engine {
     this.#break(cause);
   }
 
-  /** The pool can run no more tasks: every task not finished, and every later one, fails. */
-  #break(cause: unknown): void {
-    if (this.#broken !== undefined) return;
+  /**
+   * The pool can run no more tasks: every task not finished, and every later one, fails
+   * (`dead`: a thread already gone whose tasks fail too).
+   */
+  #break(cause: unknown, dead?: PoolThread): void {
+    // Two threads may die at start-up before either death is handled: the second one's tasks
+    // fail too, with the pool already broken by the first.
+    if (this.#broken !== undefined) {
+      if (dead !== undefined) this.#failTasksOf(dead, this.#broken);
+      return;
+    }
     const message = cause instanceof Error ? cause.message : inspect(cause);
     this.#broken = new BrokenPoolError(
       `A thread of the pool ${this.prefix} failed to start, so the pool cannot run tasks: ${message}`,
       { cause },
     );
     const error = this.#broken;
-    for (const t of this.#queue.splice(this.#queueHead)) if (t !== undefined) this.#finish(t, false, error);
+    // A cancelled task stays in the queue, or in a ring until collected: it ended already and
+    // must not be counted off `outstanding` twice.
+    for (const t of this.#queue.splice(this.#queueHead))
+      if (t !== undefined && !t.future.done()) this.#finish(t, false, error);
     this.#queue.length = 0;
     this.#queueHead = 0;
-    for (const w of this.#threads) {
-      for (const t of w.tasks.values()) this.#finish(t, false, error);
-      w.tasks.clear();
+    for (const w of dead === undefined ? this.#threads : [...this.#threads, dead]) {
+      this.#failTasksOf(w, error);
       void w.thread.terminate();
     }
     this.#wakeRoomWaiters();
     Atomics.store(this.#pool, P_SHUTDOWN, 1);
+  }
+
+  #failTasksOf(w: PoolThread, error: BrokenPoolError): void {
+    for (const t of w.tasks.values()) if (!t.future.done()) this.#finish(t, false, error);
+    w.tasks.clear();
   }
 
   // ---- shutdown ---------------------------------------------------------------------------
