@@ -693,6 +693,7 @@ export class Engine {
       w.collected = (w.collected + 1) & COUNT_MASK;
     }
     this.#settleOutcomes();
+    w.port.close();
     if (!retired) {
       // A thread that died never took itself off the count.
       Atomics.sub(this.#pool, P_THREADS, 1);
@@ -700,7 +701,6 @@ export class Engine {
         // It died before it was ready: replacing it would likely die the same way, so nothing is
         // dispatched (no respawn storm) and the pool breaks, failing the tasks already handed
         // to it too (they were no longer in any thread's list: they hung).
-        w.port.close();
         void w.thread.result().then(
           () => this.#break(new ThreadExitError(`pool thread ${w.thread.name} ended before it was ready`), w),
           (e: unknown) => this.#break(e, w),
@@ -709,7 +709,6 @@ export class Engine {
       }
       void this.#orphan(w);
     }
-    w.port.close();
     this.#dispatch();
     if (this.#outstanding > 0) this.#loop();
   }
