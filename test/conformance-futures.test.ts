@@ -393,6 +393,26 @@ describe('map', () => {
     assert.equal((e as Error).message, 'bad input');
   });
 
+  test('an item that cannot be sent ends the iteration with a TypeError naming where it sits', async () => {
+    const items = [{ ok: 1 }, { handler: () => 1 }] as unknown as { ok: number }[];
+    for (const [chunksize, path] of [
+      [1, 'args[0].handler'],
+      [2, 'args[0][1].handler'],
+    ] as const) {
+      const out: unknown[] = [];
+      const e = await (async () => {
+        try {
+          for await (const v of pool.map((x: { ok: number }) => x.ok, items, { chunksize, timeout: D })) out.push(v);
+        } catch (error) {
+          return error as Error;
+        }
+        assert.fail('no TypeError');
+      })();
+      assert.ok(e instanceof TypeError, String(e));
+      assert.equal(e.message.startsWith(`${path} is a function`), true, e.message);
+    }
+  });
+
   test('bad arguments throw at the call: TypeError or RangeError saying what was expected', () => {
     const id = (x: number) => x;
     const expect = (fn: () => unknown, cls: ErrorConstructor, pattern: RegExp) =>
