@@ -41,7 +41,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #ok = false;
   #value: T | undefined;
   #error: unknown;
-  #callbacks: ((f: Future<T>) => void)[] = [];
+  // Not `Future<T>`: a field of function type would make Future invariant in T, and a
+  // Future<number> could then not be given where a Future<unknown> is taken (wait([f1, f2])).
+  #callbacks: ((f: Future<any>) => void)[] = [];
   #promise: Promise<T> | undefined;
   #settlers: { resolve(v: T): void; reject(e: unknown): void } | undefined;
   #control: TaskControl | undefined;

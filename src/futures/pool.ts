@@ -167,7 +167,7 @@ export class ThreadPool {
     const signal = signalOf(o.signal);
     const timeout = o.timeout === undefined ? this.#engine.options.taskTimeout : timeoutOf(o.timeout);
     this.#accept('ThreadPool.run');
-    const f = this.#engine.submit({
+    return this.#engine.submit({
       target: d,
       args: (o.args ?? []) as unknown[],
       transfer: o.transfer ?? [],
@@ -175,8 +175,6 @@ export class ThreadPool {
       signal,
       each: false,
     }) as Future<Awaited<R>>;
-    if (signal?.aborted) f.cancel({ force: true });
-    return f;
   }
 
   /**
@@ -272,17 +270,22 @@ interface MapPlan {
   taskTimeout: number;
 }
 
-/** The iteration of `map`: pulls items lazily, keeps `buffersize` tasks in flight. */
-async function* mapTasks<T>(
+/**
+ * The iteration of `map`: pulls items lazily, keeps `buffersize` tasks in flight. The first
+ * tasks are submitted at the call, as Python's `map` does, not at the first `next()`: they run
+ * even if the iteration starts late (or never), and the `timeout`, which counts from the call,
+ * bounds work that has begun rather than a race against tasks submitted after the deadline.
+ */
+function mapTasks<T>(
   engine: Engine,
   target: TargetDescriptor,
   items: Iterable<T> | AsyncIterable<T>,
   plan: MapPlan,
 ): AsyncGenerator<unknown> {
-  const source: Iterator<T> | AsyncIterator<T> =
-    Symbol.asyncIterator in (items as object)
-      ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
-      : (items as Iterable<T>)[Symbol.iterator]();
+  const sync = !(Symbol.asyncIterator in (items as object));
+  const source: Iterator<T> | AsyncIterator<T> = sync
+    ? (items as Iterable<T>)[Symbol.iterator]()
+    : (items as AsyncIterable<T>)[Symbol.asyncIterator]();
   const each = plan.chunksize > 1;
   /** In input order; with `ordered: false`, `ready` lists them as they complete. */
   const inFlight: Future<unknown>[] = [];
@@ -290,11 +293,13 @@ async function* mapTasks<T>(
   let wake: (() => void) | undefined;
   let exhausted = false;
 
+  // A sync input is pulled without an await, so that the first tasks are submitted within the
+  // call itself (a `shutdown()` right after it still runs them, as Python's).
   const fill = async (): Promise<void> => {
     while (!exhausted && inFlight.length < plan.buffersize) {
       const chunk: T[] = [];
       while (chunk.length < plan.chunksize) {
-        const r = await source.next();
+        const r = sync ? (source as Iterator<T>).next() : await source.next();
         if (r.done) {
           exhausted = true;
           break;
@@ -302,6 +307,8 @@ async function* mapTasks<T>(
         chunk.push(r.value);
       }
       if (chunk.length === 0) break;
+      // Python's map raises too when it submits more after shutdown (with a buffersize).
+      if (engine.shut) throw new ThreadError('cannot schedule new futures after shutdown (ThreadPool.map)');
       const f = engine.submit({
         target,
         args: each ? [chunk] : chunk,
@@ -337,24 +344,31 @@ async function* mapTasks<T>(
     }
   };
 
-  try {
-    await fill();
-    while (inFlight.length > 0) {
-      let f: Future<unknown>;
-      if (plan.ordered) f = inFlight.shift() as Future<unknown>;
-      else {
-        while (ready.length === 0) await beforeDeadline(new Promise<void>((resolve) => (wake = resolve)));
-        f = ready.shift() as Future<unknown>;
-        inFlight.splice(inFlight.indexOf(f), 1);
+  const first = fill();
+  // What it meets (the input threw, an item cannot be sent) is thrown by the iteration.
+  first.catch(() => {});
+  return iterate();
+
+  async function* iterate(): AsyncGenerator<unknown> {
+    try {
+      await first;
+      while (inFlight.length > 0) {
+        let f: Future<unknown>;
+        if (plan.ordered) f = inFlight.shift() as Future<unknown>;
+        else {
+          while (ready.length === 0) await beforeDeadline(new Promise<void>((resolve) => (wake = resolve)));
+          f = ready.shift() as Future<unknown>;
+          inFlight.splice(inFlight.indexOf(f), 1);
+        }
+        const value = await beforeDeadline(f);
+        await fill();
+        if (each) yield* value as unknown[];
+        else yield value;
       }
-      const value = await beforeDeadline(f);
-      await fill();
-      if (each) yield* value as unknown[];
-      else yield value;
+    } finally {
+      // Leaving early (a break, an error, a timeout): the tasks not begun are cancelled.
+      for (const f of inFlight) f.cancel();
+      if (!exhausted) await (source as AsyncIterator<T>).return?.();
     }
-  } finally {
-    // Leaving early (a break, an error, a timeout): the tasks not begun are cancelled.
-    for (const f of inFlight) f.cancel();
-    if (!exhausted) await (source as AsyncIterator<T>).return?.();
   }
 }

@@ -266,6 +266,12 @@ export class Engine {
     ) {
       t.encoded = encode(spec.args, 'args');
     }
+    if (spec.signal?.aborted) {
+      // Aborted before it could start: it never runs, and rejects with the signal's reason (SPEC).
+      if (t.encoded !== undefined) discardEncoded(t.encoded);
+      t.future._reject(spec.signal.reason);
+      return t.future;
+    }
     if (spec.signal !== undefined) {
       const signal = spec.signal;
       const onAbort = (): void => {
@@ -331,6 +337,8 @@ export class Engine {
       daemon: true,
       resourceLimits: this.options.resourceLimits,
     });
+    // Its crash (out of memory…) is reported by the future of the task it ran, not twice.
+    thread._unreported();
     try {
       thread.start();
     } catch (e) {
@@ -375,7 +383,8 @@ export class Engine {
       if (w.load === 0) return w;
       if (best === undefined || w.load < best.load) best = w;
     }
-    if (this.#threads.length < this.options.maxThreads && !this.#shut) {
+    // Shut down or not: a queued task needs a thread (a thread may have died since shutdown()).
+    if (this.#threads.length < this.options.maxThreads) {
       try {
         return this.#startThread();
       } catch (e) {
@@ -684,18 +693,22 @@ export class Engine {
       w.collected = (w.collected + 1) & COUNT_MASK;
     }
     this.#settleOutcomes();
+    w.port.close();
     if (!retired) {
       // A thread that died never took itself off the count.
       Atomics.sub(this.#pool, P_THREADS, 1);
       if (!w.ready && Atomics.load(w.ch, C_READY) !== 1 && w.killedFor === undefined) {
-        // It died before it was ready: replacing it would likely die the same way.
+        // It died before it was ready: replacing it would likely die the same way, so nothing is
+        // dispatched (no respawn storm) and the pool breaks, failing the tasks already handed
+        // to it too (they were no longer in any thread's list: they hung).
         void w.thread.result().then(
-          () => this.#break(new ThreadExitError(`pool thread ${w.thread.name} ended before it was ready`)),
-          (e: unknown) => this.#break(e),
+          () => this.#break(new ThreadExitError(`pool thread ${w.thread.name} ended before it was ready`), w),
+          (e: unknown) => this.#break(e, w),
         );
-      } else void this.#orphan(w);
+        return;
+      }
+      void this.#orphan(w);
     }
-    w.port.close();
     this.#dispatch();
     if (this.#outstanding > 0) this.#loop();
   }
@@ -735,25 +748,40 @@ export class Engine {
     this.#break(cause);
   }
 
-  /** The pool can run no more tasks: every task not finished, and every later one, fails. */
-  #break(cause: unknown): void {
-    if (this.#broken !== undefined) return;
+  /**
+   * The pool can run no more tasks: every task not finished, and every later one, fails
+   * (`dead`: a thread already gone whose tasks fail too).
+   */
+  #break(cause: unknown, dead?: PoolThread): void {
+    // Two threads may die at start-up before either death is handled: the second one's tasks
+    // fail too, with the pool already broken by the first.
+    if (this.#broken !== undefined) {
+      if (dead !== undefined) this.#failTasksOf(dead, this.#broken);
+      return;
+    }
     const message = cause instanceof Error ? cause.message : inspect(cause);
     this.#broken = new BrokenPoolError(
       `A thread of the pool ${this.prefix} failed to start, so the pool cannot run tasks: ${message}`,
       { cause },
     );
     const error = this.#broken;
-    for (const t of this.#queue.splice(this.#queueHead)) if (t !== undefined) this.#finish(t, false, error);
+    // A cancelled task stays in the queue, or in a ring until collected: it ended already and
+    // must not be counted off `outstanding` twice.
+    for (const t of this.#queue.splice(this.#queueHead))
+      if (t !== undefined && !t.future.done()) this.#finish(t, false, error);
     this.#queue.length = 0;
     this.#queueHead = 0;
-    for (const w of this.#threads) {
-      for (const t of w.tasks.values()) this.#finish(t, false, error);
-      w.tasks.clear();
+    for (const w of dead === undefined ? this.#threads : [...this.#threads, dead]) {
+      this.#failTasksOf(w, error);
       void w.thread.terminate();
     }
     this.#wakeRoomWaiters();
     Atomics.store(this.#pool, P_SHUTDOWN, 1);
+  }
+
+  #failTasksOf(w: PoolThread, error: BrokenPoolError): void {
+    for (const t of w.tasks.values()) if (!t.future.done()) this.#finish(t, false, error);
+    w.tasks.clear();
   }
 
   // ---- shutdown ---------------------------------------------------------------------------
@@ -769,9 +797,23 @@ export class Engine {
         for (const t of [...w.tasks.values()]) this.cancel(t, false, new CancelledError('cancelled by shutdown'));
     }
     this.#wakeRoomWaiters();
-    if (wait && this.#outstanding > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    // The threads are told to leave only once no task is outstanding, with `wait: false` too:
+    // the queued tasks still need them (Python: pending futures run before the program exits).
+    if (this.#outstanding > 0) {
+      const drained = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      if (!wait) {
+        void drained.then(() => this.#release());
+        return;
+      }
+      await drained;
+    }
+    this.#release();
+    if (wait) await Promise.all(this.#threads.map((w) => w.thread.join()));
+  }
+
+  /** Tells the threads of a shut-down pool, idle now, to leave. */
+  #release(): void {
     Atomics.store(this.#pool, P_SHUTDOWN, 1);
     for (const w of this.#threads) Atomics.notify(w.ch, C_SUBMIT);
-    if (wait) await Promise.all(this.#threads.map((w) => w.thread.join()));
   }
 }

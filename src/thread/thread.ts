@@ -163,6 +163,8 @@ export class Thread<R = unknown> implements ThreadLike {
   #waiters: ((o: Outcome) => void)[] = [];
   /** `terminate()` calls waiting for the Worker to be gone. */
   #exitWaiters: (() => void)[] = [];
+  /** Its crashes go to no excepthook (`_unreported`). */
+  #unreported = false;
 
   constructor(options?: ThreadOptions<R>) {
     const o = optionsOf(options, 'Thread');
@@ -348,6 +350,15 @@ export class Thread<R = unknown> implements ThreadLike {
   }
 
   /**
+   * @internal Its crashes are reported by its owner, not the excepthook: a pool thread's death
+   * reaches the future of the task it ran (Python's pools print nothing either). The owner
+   * cannot instead keep a `result()` pending, which would keep the process alive.
+   */
+  _unreported(): void {
+    this.#unreported = true;
+  }
+
+  /**
    * @internal Resolves when the thread's Worker has exited, however. Unlike `join()`, a pending
    * call holds nothing alive (a pool watches its daemon threads with it).
    */
@@ -415,7 +426,7 @@ export class Thread<R = unknown> implements ThreadLike {
     this.#results?.close();
     this.#results = undefined;
     if (this.#outcome !== undefined) {
-      if (this.#crash !== undefined) reportUncaught({ error: this.#crash, thread: this });
+      if (this.#crash !== undefined && !this.#unreported) reportUncaught({ error: this.#crash, thread: this });
       return;
     }
     const crash = this.#crash;
@@ -433,7 +444,7 @@ export class Thread<R = unknown> implements ThreadLike {
     this.#outcome = outcome;
     const waiters = this.#waiters;
     this.#waiters = [];
-    if (report && waiters.length === 0 && !outcome.ok) {
+    if (report && !this.#unreported && waiters.length === 0 && !outcome.ok) {
       reportUncaught({ error: (this.#crash as Error | undefined) ?? outcome.error, thread: this });
     }
     for (const w of waiters) w(outcome);
