@@ -171,7 +171,9 @@ export class Lock extends SharedPrimitive implements LockLike {
     const i32 = this._i32;
     const owner = Atomics.load(i32, STATE) >>> 1;
     const waiters = countWaiters(i32, WHO);
-    return owner === 0 ? `<Lock unlocked waiters=${waiters}>` : `<Lock locked owner=${nameOfIdent(owner)} waiters=${waiters}>`;
+    return owner === 0
+      ? `<Lock unlocked waiters=${waiters}>`
+      : `<Lock locked owner=${nameOfIdent(owner)} waiters=${waiters}>`;
   }
 }
 brandClass(Lock, 'Lock');
