@@ -45,7 +45,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   // Future<number> could then not be given where a Future<unknown> is taken (wait([f1, f2])).
   #callbacks: ((f: Future<any>) => void)[] = [];
   #promise: Promise<T> | undefined;
-  #settlers: { resolve(v: T): void; reject(e: unknown): void } | undefined;
+  #resolve: ((v: T) => void) | undefined;
+  #reject: ((e: unknown) => void) | undefined;
   #control: TaskControl | undefined;
 
   /** @internal Made by the pool. */
@@ -142,7 +143,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
         this.#promise = this.#ok ? Promise.resolve(this.#value as T) : Promise.reject(this.#error);
       } else {
         this.#promise = new Promise<T>((resolve, reject) => {
-          this.#settlers = { resolve, reject };
+          this.#resolve = resolve;
+          this.#reject = reject;
         });
       }
     }
@@ -186,12 +188,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #settle(state: State): void {
     this.#state = state;
     this.#control = undefined;
-    const s = this.#settlers;
-    this.#settlers = undefined;
-    if (s !== undefined) {
-      if (state === 'cancelled') s.reject(new CancelledError('the future was cancelled'));
-      else if (this.#ok) s.resolve(this.#value as T);
-      else s.reject(this.#error);
+    const resolve = this.#resolve;
+    const reject = this.#reject as (e: unknown) => void;
+    this.#resolve = this.#reject = undefined;
+    if (resolve !== undefined) {
+      if (state === 'cancelled') reject(new CancelledError('the future was cancelled'));
+      else if (this.#ok) resolve(this.#value as T);
+      else reject(this.#error);
     }
     const callbacks = this.#callbacks;
     this.#callbacks = [];

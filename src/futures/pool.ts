@@ -63,6 +63,9 @@ export type ModuleProxy<M> = {
   [K in keyof M]: M[K] extends (...a: infer A) => infer R ? (...a: A) => Future<Awaited2<R>> : never;
 };
 
+/** No buffers to move (one empty array for every task that moves none). */
+const NO_TRANSFER: Transferable[] = Object.freeze([]) as unknown as Transferable[];
+
 /**
  * A pool dropped without `shutdown()` lets its threads go (they would otherwise wait forever if
  * `minThreads` keeps them). Its tasks, if any, keep the engine alive until they finish.
@@ -142,14 +145,9 @@ export class ThreadPool {
   submit<A extends unknown[], R>(target: ((...args: A) => R) | TaskRef<A, R>, ...args: A): Future<Awaited<R>> {
     const d = describeTarget(target, 'the task `target`');
     this.#accept('ThreadPool.submit');
-    return this.#engine.submit({
-      target: d,
-      args,
-      transfer: [],
-      timeout: this.#engine.options.taskTimeout,
-      signal: undefined,
-      each: false,
-    }) as Future<Awaited<R>>;
+    return this.#engine.submit(d, args, NO_TRANSFER, this.#engine.options.taskTimeout, undefined, false) as Future<
+      Awaited<R>
+    >;
   }
 
   /** `submit` with options: `args`, `transfer`, `signal`, `timeout` (ms). */
@@ -167,14 +165,14 @@ export class ThreadPool {
     const signal = signalOf(o.signal);
     const timeout = o.timeout === undefined ? this.#engine.options.taskTimeout : timeoutOf(o.timeout);
     this.#accept('ThreadPool.run');
-    return this.#engine.submit({
-      target: d,
-      args: (o.args ?? []) as unknown[],
-      transfer: o.transfer ?? [],
+    return this.#engine.submit(
+      d,
+      (o.args ?? []) as unknown[],
+      o.transfer ?? NO_TRANSFER,
       timeout,
       signal,
-      each: false,
-    }) as Future<Awaited<R>>;
+      false,
+    ) as Future<Awaited<R>>;
   }
 
   /**
@@ -309,14 +307,7 @@ function mapTasks<T>(
       if (chunk.length === 0) break;
       // Python's map raises too when it submits more after shutdown (with a buffersize).
       if (engine.shut) throw new ThreadError('cannot schedule new futures after shutdown (ThreadPool.map)');
-      const f = engine.submit({
-        target,
-        args: each ? [chunk] : chunk,
-        transfer: [],
-        timeout: plan.taskTimeout,
-        signal: undefined,
-        each,
-      });
+      const f = engine.submit(target, each ? [chunk] : chunk, NO_TRANSFER, plan.taskTimeout, undefined, each);
       inFlight.push(f);
       if (!plan.ordered) {
         f.addDoneCallback(() => {

@@ -66,17 +66,6 @@ export interface EngineOptions {
   resourceLimits: import('node:worker_threads').ResourceLimits | undefined;
 }
 
-/** What one submission asks for. */
-export interface TaskSpec {
-  target: TargetDescriptor;
-  args: unknown[];
-  transfer: Transferable[];
-  timeout: number;
-  signal: AbortSignal | undefined;
-  /** A `map` chunk: the only argument is an array of items, the target runs once per item. */
-  each: boolean;
-}
-
 /** A task, from submission to its outcome. */
 class Task implements TaskControl {
   readonly future: Future<unknown>;
@@ -94,7 +83,10 @@ class Task implements TaskControl {
   constructor(
     readonly engine: Engine,
     readonly targetId: number,
-    readonly spec: TaskSpec,
+    readonly args: unknown[],
+    readonly transfer: Transferable[],
+    readonly timeout: number,
+    readonly each: boolean,
   ) {
     this.future = new Future(this);
   }
@@ -117,8 +109,40 @@ class PoolThread {
   /** Slots published (this side's copy of `C_SUBMIT`) and collected. */
   submitted = 0;
   collected = 0;
-  /** The tasks in its ring, by slot number. */
-  readonly tasks = new Map<number, Task>();
+  /** The tasks in its ring, by slot number modulo the ring's size (an array: no allocation per task). */
+  readonly #slots: (Task | undefined)[] = new Array(RING).fill(undefined);
+
+  setTask(n: number, t: Task): void {
+    this.#slots[n & (RING - 1)] = t;
+  }
+
+  /** The task of slot `n`, which leaves the table. */
+  takeTask(n: number): Task | undefined {
+    const k = n & (RING - 1);
+    const t = this.#slots[k];
+    this.#slots[k] = undefined;
+    return t;
+  }
+
+  /** The tasks still in its ring, oldest first, which leave the table. */
+  takeAll(): Task[] {
+    const out: Task[] = [];
+    for (let n = this.collected; n !== this.submitted; n = (n + 1) & COUNT_MASK) {
+      const t = this.takeTask(n);
+      if (t !== undefined) out.push(t);
+    }
+    return out;
+  }
+
+  /** The tasks still in its ring, oldest first. */
+  pending(): Task[] {
+    const out: Task[] = [];
+    for (let n = this.collected; n !== this.submitted; n = (n + 1) & COUNT_MASK) {
+      const t = this.#slots[n & (RING - 1)];
+      if (t !== undefined) out.push(t);
+    }
+    return out;
+  }
   readonly targets = new Set<number>();
   /** Messages that arrived on its port before the slot they belong to was collected. */
   readonly results = new Map<number, Encoded>();
@@ -253,27 +277,30 @@ export class Engine {
    * A new task. Its arguments are packed or encoded now, so that what cannot be sent fails here,
    * at the caller, before anything is queued.
    */
-  submit(spec: TaskSpec): Future<unknown> {
-    const t = new Task(this, this.#targetId(spec.target), spec);
+  submit(
+    target: TargetDescriptor,
+    args: unknown[],
+    transfer: Transferable[],
+    timeout: number,
+    signal: AbortSignal | undefined,
+    each: boolean,
+  ): Future<unknown> {
+    const t = new Task(this, this.#targetId(target), args, transfer, timeout, each);
     if (this.#broken !== undefined) {
       t.future._reject(this.#broken);
       return t.future;
     }
     // Small arguments are packed at hand-over, straight into the slot: here only tried.
-    if (
-      spec.transfer.length > 0 ||
-      pack(spec.args, this.#scratch, this.#scratchF64, 0, SLOT_END - S_PAYLOAD) === NOT_PACKED
-    ) {
-      t.encoded = encode(spec.args, 'args');
+    if (transfer.length > 0 || pack(args, this.#scratch, this.#scratchF64, 0, SLOT_END - S_PAYLOAD) === NOT_PACKED) {
+      t.encoded = encode(args, 'args');
     }
-    if (spec.signal?.aborted) {
+    if (signal?.aborted) {
       // Aborted before it could start: it never runs, and rejects with the signal's reason (SPEC).
       if (t.encoded !== undefined) discardEncoded(t.encoded);
-      t.future._reject(spec.signal.reason);
+      t.future._reject(signal.reason);
       return t.future;
     }
-    if (spec.signal !== undefined) {
-      const signal = spec.signal;
+    if (signal !== undefined) {
       const onAbort = (): void => {
         this.cancel(t, true, signal.reason);
       };
@@ -303,7 +330,7 @@ export class Engine {
    */
   #checkCloneable(t: Task): void {
     const e = t.encoded as Encoded;
-    if (t.spec.transfer.some((x) => !(x instanceof ArrayBuffer)) || findUncloneable(e.v, 'args') === undefined) return;
+    if (t.transfer.some((x) => !(x instanceof ArrayBuffer)) || findUncloneable(e.v, 'args') === undefined) return;
     this.#drop(t);
     throw uncloneableError(e.v, 'args', new TypeError('could not be cloned'));
   }
@@ -415,13 +442,13 @@ export class Engine {
       } satisfies ToThread);
       w.targets.add(target);
     }
-    let flags = t.spec.each ? F_EACH : 0;
-    if (t.encoded === undefined) pack(t.spec.args, ch, w.f64, at + S_PAYLOAD, at + SLOT_END);
+    let flags = t.each ? F_EACH : 0;
+    if (t.encoded === undefined) pack(t.args, ch, w.f64, at + S_PAYLOAD, at + SLOT_END);
     else {
       flags |= F_PORT_ARGS;
       const e = t.encoded as Encoded;
       try {
-        w.port.postMessage({ t: 'args', n, args: e } satisfies ToThread, t.spec.transfer);
+        w.port.postMessage({ t: 'args', n, args: e } satisfies ToThread, t.transfer);
       } catch (cause) {
         const error = uncloneableError(e.v, 'args', cause);
         if (t === this.#submitting) {
@@ -444,11 +471,11 @@ export class Engine {
       return false;
     }
     w.submitted = next;
-    w.tasks.set(n, t);
+    w.setTask(n, t);
     t.worker = w;
     t.n = n;
     if (Atomics.load(ch, C_SLEEPING) !== 0) Atomics.notify(ch, C_SUBMIT, 1);
-    const timeout = t.spec.timeout;
+    const timeout = t.timeout;
     if (timeout !== Number.POSITIVE_INFINITY) this.#watchTimeout(t, timeout);
     return true;
   }
@@ -549,8 +576,7 @@ export class Engine {
   #collectSlot(w: PoolThread, n: number): void {
     const at = slotAt(n);
     const ch = w.ch;
-    const t = w.tasks.get(n);
-    w.tasks.delete(n);
+    const t = w.takeTask(n);
     const state = ch[at + S_STATE] as number;
     ch[at + S_STATE] = FREE;
     if (t === undefined) return;
@@ -675,7 +701,7 @@ export class Engine {
       t.cancelTimer?.();
       t.unlisten?.();
       this.#taskEnded();
-      w.tasks.delete(t.n);
+      w.takeTask(t.n);
     }
     void w.thread.terminate();
   }
@@ -720,12 +746,12 @@ export class Engine {
       (e: unknown) => e,
     );
     const requeue: Task[] = [];
-    for (const [n, t] of [...w.tasks].sort((a, b) => a[0] - b[0])) {
-      w.tasks.delete(n);
+    for (const t of w.takeAll()) {
+      const n = t.n;
       t.worker = undefined;
       if (t.future.done()) continue;
       const state = Atomics.load(w.ch, slotAt(n) + S_STATE);
-      if (state === PENDING && t.spec.transfer.length === 0) {
+      if (state === PENDING && t.transfer.length === 0) {
         requeue.push(t);
         continue;
       }
@@ -780,8 +806,7 @@ export class Engine {
   }
 
   #failTasksOf(w: PoolThread, error: BrokenPoolError): void {
-    for (const t of w.tasks.values()) if (!t.future.done()) this.#finish(t, false, error);
-    w.tasks.clear();
+    for (const t of w.takeAll()) if (!t.future.done()) this.#finish(t, false, error);
   }
 
   // ---- shutdown ---------------------------------------------------------------------------
@@ -794,7 +819,7 @@ export class Engine {
       for (const t of this.#queue.slice(this.#queueHead))
         if (t !== undefined) this.cancel(t, false, new CancelledError('cancelled by shutdown'));
       for (const w of this.#threads)
-        for (const t of [...w.tasks.values()]) this.cancel(t, false, new CancelledError('cancelled by shutdown'));
+        for (const t of w.pending()) this.cancel(t, false, new CancelledError('cancelled by shutdown'));
     }
     this.#wakeRoomWaiters();
     // The threads are told to leave only once no task is outstanding, with `wait: false` too:

@@ -128,27 +128,38 @@ function uncompiledMessage(src: string, error: unknown, what: string, accepted: 
 const described = new Map<string, TargetDescriptor & { kind: 'fn' }>();
 const DESCRIBED_MAX = 4096;
 
-/** The last function described, and its descriptor: a pool is often handed the same one again. */
-let lastFn: unknown;
+/** The last target described, and its descriptor: a pool is often handed the same one again. */
+let lastTarget: unknown;
 let lastDescriptor: TargetDescriptor | undefined;
+/** One descriptor per TaskRef (a pool names a target by its descriptor object). */
+const refDescriptors = new WeakMap<TaskRef, TargetDescriptor>();
 
 /** Checks a target given to Thread/Timer/pool/Barrier and describes it for shipping. */
 export function describeTarget(target: unknown, what: string): TargetDescriptor {
-  if (target === lastFn && lastDescriptor !== undefined) return lastDescriptor;
+  if (target === lastTarget && lastDescriptor !== undefined) return lastDescriptor;
+  let d: TargetDescriptor;
   if (typeof target === 'function') {
     const src = functionSource(target as (...a: unknown[]) => unknown, what);
-    let d = described.get(src);
-    if (d === undefined || d.name !== target.name) {
-      d = { kind: 'fn', src, name: target.name };
+    let known = described.get(src);
+    if (known === undefined || known.name !== target.name) {
+      known = { kind: 'fn', src, name: target.name };
       if (described.size >= DESCRIBED_MAX) described.clear();
-      described.set(src, d);
+      described.set(src, known);
     }
-    lastFn = target;
-    lastDescriptor = d;
-    return d;
+    d = known;
+  } else if (target instanceof TaskRef) {
+    let known = refDescriptors.get(target);
+    if (known === undefined) {
+      known = { kind: 'module', url: target.url, name: target.exportName };
+      refDescriptors.set(target, known);
+    }
+    d = known;
+  } else {
+    throw argTypeError(`Expected ${what} to be a function or a TaskRef from task(), got ${describe(target)}`);
   }
-  if (target instanceof TaskRef) return { kind: 'module', url: target.url, name: target.exportName };
-  throw argTypeError(`Expected ${what} to be a function or a TaskRef from task(), got ${describe(target)}`);
+  lastTarget = target;
+  lastDescriptor = d;
+  return d;
 }
 
 // ---- the far side ------------------------------------------------------------------------
