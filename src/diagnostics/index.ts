@@ -45,7 +45,7 @@ export interface WaitInfo {
   owner?: { name: string; ident: number };
   /** Milliseconds since it parked. */
   sinceMs: number;
-  /** Its timeout (ms), if it has one. */
+  /** Its timeout (ms), if it has one: what was left of it when the wait parked, a little after the call. */
   timeout?: number;
   /** Whether an AbortSignal can end it. */
   signal?: boolean;
@@ -102,6 +102,26 @@ function describeWait(r: RawRecord, names: Map<number, string>): string {
   return name;
 }
 
+/** How many waits a thread's entry lists (SPEC: "at most 16"). */
+const LISTED = 16;
+
+/**
+ * The records an entry lists, oldest first, and the count of the rest: a thread has up to 16
+ * Promise-form records and its `…Sync` one. Beyond 16 the newest Promise-form ones are counted
+ * instead, never the `…Sync` one: it is the wait the thread is blocked in.
+ */
+function listed(records: RawRecord[], more: number): { records: RawRecord[]; more: number } {
+  if (records.length <= LISTED) return { records, more };
+  let drop = records.length - LISTED;
+  const kept: RawRecord[] = [];
+  for (let k = records.length - 1; k >= 0; k--) {
+    const r = records[k] as RawRecord;
+    if (drop > 0 && !r.sync) drop--;
+    else kept.push(r);
+  }
+  return { records: kept.reverse(), more: more + records.length - LISTED };
+}
+
 /** One look at every live thread and its waits. */
 function sample(): Sampled[] {
   const i32 = runtime().i32;
@@ -111,10 +131,13 @@ function sample(): Sampled[] {
     rows.push({ ident, daemon, row });
     names.set(ident, readName(i32, row));
   });
-  const now = performance.timeOrigin + performance.now();
   return rows.map(({ ident, daemon, row }) => {
-    const { records, more } = readRow(row);
-    records.sort((a, b) => a.since - b.since);
+    const { records: all, more: uncounted } = readRow(row);
+    // Read after the records, not once before the rows: a reader descheduled between the two
+    // would see a wait that began after its clock reading, with a negative age.
+    const now = performance.timeOrigin + performance.now();
+    all.sort((a, b) => a.since - b.since);
+    const { records, more } = listed(all, uncounted);
     const waits = records.map((r): WaitInfo => {
       const w: WaitInfo = {
         kind: KINDS[r.kind] ?? 'unknown',
@@ -125,7 +148,8 @@ function sample(): Sampled[] {
         description: describeWait(r, names),
       };
       if (r.owner !== 0) w.owner = { name: nameOf(r.owner, names), ident: r.owner };
-      if (r.flags & TIMED) w.timeout = r.timeout;
+      // Counted from when it parked, a little after the call: rounded up, it reads as the caller's.
+      if (r.flags & TIMED) w.timeout = Math.ceil(r.timeout);
       if (r.flags & SIGNAL) w.signal = true;
       if (r.stack) w.stack = r.stack;
       return w;

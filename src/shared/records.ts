@@ -10,9 +10,9 @@
  * - `MORE`: Promise-form waits beyond the slots, counted only.
  * - `SLOTS` records of `REC_WORDS`: slot 0 is the thread's `…Sync` wait (a blocked thread has at
  *   most one), slots 1… its Promise-form waits. Words of a record:
- *   `STATE` (0 free, 1 being written, `SYNC` or `PROMISE`), `SEQ` (bumped around every write:
- *   readers retry a record that changed under them), `KIND`, `ID` (the primitive's diagnostic
- *   id, or a thread's ident), `OP`, `FLAGS` (`TIMED`, `SIGNAL`), `OWNER` (a lock's holder or a
+ *   `STATE` (0 free, 1 being written, `SYNC` or `PROMISE`), `SEQ` (odd during every write, even
+ *   after it: readers retry a record that is odd or changed under them), `KIND`, `ID` (the
+ *   primitive's diagnostic id, or a thread's ident), `OP`, `FLAGS` (`TIMED`, `SIGNAL`), `OWNER` (a lock's holder or a
  *   joined thread, refreshed each time the waiter wakes, at `REFRESHED`), `DETAIL`, `STACK_LEN`,
  *   `WAKES` (notifies received), `SINCE`, `TIMEOUT` and `REFRESHED` (float64 ms, the clock all
  *   threads share).
@@ -168,7 +168,7 @@ export function openRecord(
   }
   const at = b + RECS + slot * REC_WORDS;
   Atomics.store(i32, at + STATE, WRITING);
-  Atomics.add(i32, at + SEQ, 1);
+  const seq = beginWrite(at);
   i32[at + FLAGS] = flags;
   i32[at + WAKES] = 0;
   f64[(at + SINCE) >> 1] = since;
@@ -179,9 +179,20 @@ export function openRecord(
     i32[s + (k >> 1)] = stack.charCodeAt(k) | ((k + 1 < n ? stack.charCodeAt(k + 1) : 0) << 16);
   i32[at + STACK_LEN] = n;
   fill(at, desc);
-  Atomics.add(i32, at + SEQ, 1);
+  Atomics.store(i32, at + SEQ, seq + 1);
   Atomics.store(i32, at + STATE, sync ? SYNC : PROMISE);
   return slot;
+}
+
+/**
+ * Makes the record's `SEQ` odd for a write (readers retry meanwhile); the write ends by storing
+ * the returned value + 1. Not a blind increment: a thread terminated in the middle of a write
+ * leaves `SEQ` odd, and the next thread of its row must not turn it even for its own writes.
+ */
+function beginWrite(at: number): number {
+  const seq = (i32[at + SEQ] as number) | 1;
+  Atomics.store(i32, at + SEQ, seq);
+  return seq;
 }
 
 function fill(at: number, desc: WaitDesc): void {
@@ -200,11 +211,11 @@ function fill(at: number, desc: WaitDesc): void {
 export function updateRecord(slot: number, desc: WaitDesc, untimed: boolean, woken = false): void {
   if (slot < 0 || slot >= SLOTS) return;
   const at = myBase() + RECS + slot * REC_WORDS;
-  Atomics.add(i32, at + SEQ, 1);
+  const seq = beginWrite(at);
   fill(at, desc);
   if (untimed) i32[at + FLAGS] = (i32[at + FLAGS] as number) & ~(TIMED | SIGNAL);
   if (woken) i32[at + WAKES] = (i32[at + WAKES] as number) + 1;
-  Atomics.add(i32, at + SEQ, 1);
+  Atomics.store(i32, at + SEQ, seq + 1);
 }
 
 /** Ends the wait recorded in `slot`. */
@@ -246,6 +257,8 @@ export function readRow(row: number): { records: RawRecord[]; more: number } {
       const seq = Atomics.load(i32, at + SEQ);
       const state = Atomics.load(i32, at + STATE);
       if (state !== SYNC && state !== PROMISE) break;
+      // An odd SEQ: `updateRecord` is rewriting it (STATE stays as it was meanwhile).
+      if (seq & 1) continue;
       const n = Math.min(i32[at + STACK_LEN] as number, STACK_UNITS);
       const s = b + STACKS + (slot * STACK_UNITS) / 2;
       const units: number[] = [];

@@ -101,9 +101,16 @@ function exitIfAsked(): void {
   if (code !== 0) process.exit(code);
 }
 
-/** Frames of threadkit's own files and of Node's: not what a reader of a wait's stack wants. */
-const ownFiles = new URL('..', import.meta.url);
-const ownDirs = [ownFiles.href, decodeURIComponent(ownFiles.pathname)];
+/**
+ * Frames of threadkit's own files and of Node's: not what a reader of a wait's stack wants.
+ * Built, this module is a chunk at the top of `dist/`; run from source, it is in `src/shared/`.
+ * Both folders are left out, whichever runs: with source maps on (tsx turns them on), frames of
+ * `dist/` read as `src/`. Nothing else of the package is: a program inside it (its tests,
+ * examples) keeps its frames.
+ */
+const packageRoot = new URL(/\/shared\/wait\.[cm]?[jt]s$/.test(import.meta.url) ? '../..' : '..', import.meta.url);
+const ownFiles = [new URL('dist/', packageRoot), new URL('src/', packageRoot)];
+const ownDirs = ownFiles.flatMap((u) => [u.href, decodeURIComponent(u.pathname)]);
 
 function callerStack(trace: { stack?: string }): string {
   const lines = (trace.stack ?? '').split('\n').slice(1);
