@@ -315,8 +315,11 @@ function toDeadlock(c: Candidate): Deadlock {
   return { threads: c.threads.map((s) => s.dump), certain: c.certain, description: c.description };
 }
 
-/** How long `findDeadlocks` waits between its two looks (ms). */
-const CONFIRM_MS = 20;
+/**
+ * How long `findDeadlocks` waits between its two looks (ms); also how soon a watch looks again
+ * when a look found candidates, rather than a whole interval later.
+ */
+export const CONFIRM_MS = 20;
 
 /**
  * The deadlocks of the process now (`[]` when there is none). Takes two looks `CONFIRM_MS` apart
@@ -338,12 +341,42 @@ export class DeadlockWatch {
 
   look(): Deadlock[] {
     const now = candidates(sample());
-    const found = confirmed(this.#previous, now).filter(
-      (c) => (this.includeUncertain || c.certain) && !this.#reported.has(c.key),
-    );
+    const found = confirmed(this.#previous, now).filter((c) => this.#wanted(c));
     this.#previous = now;
     for (const c of found) this.#reported.add(c.key);
     return found.map(toDeadlock);
+  }
+
+  /** Whether the last look saw a deadlock not yet confirmed (look again in `CONFIRM_MS`). */
+  get unconfirmed(): boolean {
+    return this.#previous.some((c) => this.#wanted(c));
+  }
+
+  #wanted(c: Candidate): boolean {
+    return (this.includeUncertain || c.certain) && !this.#reported.has(c.key);
+  }
+
+  /**
+   * Looks every `intervalMs`, and again `CONFIRM_MS` after a look that saw a new candidate: a
+   * deadlock is reported within about one interval of its records, not two. Timers unref'd.
+   */
+  every(intervalMs: number, report: (found: Deadlock[]) => void): () => void {
+    let confirm: ReturnType<typeof setTimeout> | undefined;
+    const tick = (): void => {
+      confirm = undefined;
+      const found = this.look();
+      if (found.length > 0) report(found);
+      if (this.unconfirmed && confirm === undefined) {
+        confirm = setTimeout(tick, CONFIRM_MS);
+        confirm.unref();
+      }
+    };
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      clearTimeout(confirm);
+    };
   }
 }
 
@@ -370,11 +403,6 @@ export function watchDeadlocks(options?: {
   if (typeof onDeadlock !== 'function') {
     throw argTypeError(`Expected \`onDeadlock\` to be a function, got ${describe(o.onDeadlock)}`);
   }
-  const watch = new DeadlockWatch(o.all === true);
-  const timer = setInterval(() => {
-    const found = watch.look();
-    if (found.length > 0) onDeadlock(found);
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const stop = new DeadlockWatch(o.all === true).every(intervalMs, onDeadlock);
+  return { stop };
 }
