@@ -22,6 +22,7 @@ import { now } from './clock.js';
 import { hold, unhold } from './keepalive.js';
 import { H_EXIT_CODE, runtime } from './runtime.js';
 import { closeRecord, openRecord, RECORD_AFTER_MS, SIGNAL, TIMED, updateRecord, type WaitDesc } from './records.js';
+import { supervisorPort } from './supervisor-client.js';
 
 /** A request to sleep while `i32[index] === value`. */
 export interface Park {
@@ -94,6 +95,11 @@ function afterTimeout(p: Park, deadline: number): Outcome {
  * main thread: a main thread blocked in a sync wait looks at `H_EXIT_CODE` at least this often.
  */
 const abortWatch = isMainThread && process.env.THREADKIT_DEADLOCK === 'abort';
+/**
+ * The watchdog runs in the supervisor, which starts with the first thread: a program whose main
+ * thread is asleep before it ever started one (every live thread asleep: Go's case) starts it then.
+ */
+const watchdog = abortWatch || (isMainThread && process.env.THREADKIT_DEADLOCK === 'warn');
 const ABORT_LOOK_MS = 100;
 
 function exitIfAsked(): void {
@@ -156,6 +162,7 @@ class Recorder {
     const since = performance.timeOrigin + this.#started;
     const stack = callerStack(this.trace ?? new Error());
     this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
+    if (watchdog && this.sync) supervisorPort();
     return slice;
   }
 
