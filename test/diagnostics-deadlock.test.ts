@@ -385,6 +385,13 @@ describe('THREADKIT_DEADLOCK=warn|abort: the watchdog, in a child process', { co
     assert.match(r.stderr, /^ {8}at .*deadlock-program\.mjs:\d+:\d+/m, 'the main thread’s stack');
   });
 
+  test('warn: a main thread asleep for ever in a program that never started a thread', async () => {
+    const r = await runProgram('main-alone', 'warn', { killOnReport: true });
+    assert.equal(r.signal, 'SIGKILL', explain(r));
+    reportedInTime(r);
+    assert.match(r.stderr, /^threadkit: All threads are asleep - deadlock!\n {2}"MainThread" waits for Event#\d+$/m);
+  });
+
   test('warn: a Promise-form wait in the cycle is not certain: not reported by default', async () => {
     const r = await runProgram('promise-form', 'warn');
     assert.equal(r.code, 0, explain(r));
@@ -421,5 +428,63 @@ describe('THREADKIT_DEADLOCK=warn|abort: the watchdog, in a child process', { co
     assert.equal(r.signal, 'SIGKILL', explain(r));
     reportedInTime(r);
     assert.doesNotMatch(r.stderr, /still running after 20 s/);
+  });
+});
+
+describe('THREADKIT_DUMP_SIGNAL=SIGUSR2: a thread dump on a signal', () => {
+  test('the main thread writes the dump to stderr and the program goes on', async () => {
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/diagnostics/dump-signal.mjs', import.meta.url))],
+      {
+        env: { ...process.env, THREADKIT_DUMP_SIGNAL: 'SIGUSR2' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    const r: Run = { code: null, signal: null, stdout: '', stderr: '' };
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (d) => {
+      r.stdout += d;
+      if (/^ready$/m.test(r.stdout) && r.stderr === '') child.kill('SIGUSR2');
+    });
+    child.stderr.on('data', (d) => {
+      r.stderr += d;
+      // The dump is one synchronous write: once its last wait line is in, the program may end.
+      if (/signal-waiter[\s\S]*\n {8}at /.test(r.stderr)) child.stdin.end();
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, sig) => resolve([c, sig])),
+    );
+    clearTimeout(timer);
+    Object.assign(r, { code, signal });
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /^done$/m, 'the signal did not end the program');
+    assert.match(r.stderr, /^threadkit thread dump \S+, 2 threads:$/m, explain(r));
+    assert.match(r.stderr, /^"MainThread" ident=1 running$/m);
+    assert.match(
+      r.stderr,
+      /^"signal-waiter" ident=\d+ waiting\n {3}- acquire on Lock#\d+ held by MainThread \(sync, timeout \d+ ms\)/m,
+    );
+  });
+
+  test('a name that is not a catchable signal is refused with a warning', async () => {
+    for (const name of ['SIGNOPE', 'SIGKILL']) {
+      const child = spawn(
+        process.execPath,
+        ['--input-type=module', '-e', "import 'threadkit'; console.log('imported')"],
+        {
+          env: { ...process.env, THREADKIT_DUMP_SIGNAL: name },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, err);
+      assert.equal(out.trim(), 'imported');
+      assert.match(err, new RegExp(`Warning: THREADKIT_DUMP_SIGNAL=${name}: `));
+    }
   });
 });

@@ -16,6 +16,9 @@
  * (the owner a record names is what its waiter saw when it last woke: a parked thread cannot have
  * released anything since).
  */
+import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
 import {
   K_LOCK,
@@ -405,4 +408,39 @@ export function watchDeadlocks(options?: {
   }
   const stop = new DeadlockWatch(o.all === true).every(intervalMs, onDeadlock);
   return { stop };
+}
+
+// ---- a thread dump on a signal (THREADKIT_DUMP_SIGNAL=SIGUSR2) ------------------------------
+
+/**
+ * Opt-in, like the JVM's `kill -3`: `THREADKIT_DUMP_SIGNAL=SIGUSR2` (any catchable signal's name)
+ * makes the main thread write `formatThreadDump()` to stderr when the process gets that signal.
+ * Synchronously (`writeSync`): the handler may run while other threads are blocked. It runs on
+ * the main thread's event loop, so not while the main thread is itself blocked in a `…Sync` wait
+ * (nor busy in a long computation); the `THREADKIT_DEADLOCK` watchdog does not need it.
+ */
+function installDumpSignal(name: string): void {
+  if (!(name in constants.signals)) {
+    process.emitWarning(`THREADKIT_DUMP_SIGNAL=${name}: not a signal name (e.g. SIGUSR2); no dump on a signal`, {
+      code: 'THREADKIT_DUMP_SIGNAL',
+    });
+    return;
+  }
+  try {
+    process.on(name as NodeJS.Signals, () => {
+      writeSync(2, formatThreadDump());
+    });
+  } catch (e) {
+    process.emitWarning(`THREADKIT_DUMP_SIGNAL=${name}: cannot listen for it (${String(e)})`, {
+      code: 'THREADKIT_DUMP_SIGNAL',
+    });
+  }
+}
+
+// Once per process, however many copies of the package are loaded (ESM and CommonJS builds).
+const DUMP_SIGNAL_KEY = Symbol.for('threadkit.dumpSignal');
+const dumpSignal = process.env.THREADKIT_DUMP_SIGNAL;
+if (isMainThread && dumpSignal && !(globalThis as Record<symbol, unknown>)[DUMP_SIGNAL_KEY]) {
+  (globalThis as Record<symbol, unknown>)[DUMP_SIGNAL_KEY] = true;
+  installDumpSignal(dumpSignal);
 }
