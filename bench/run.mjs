@@ -9,14 +9,25 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { environment, printEnvironment } from './lib/env.mjs';
 import { printTable } from './lib/report.mjs';
+import { scenarios as beforeAfter } from './before-after.mjs';
 import { scenarios as handoff } from './handoff.mjs';
 import { scenarios as pool } from './pool.mjs';
 import { scenarios as poolStartup } from './pool-startup.mjs';
 import { scenarios as queues } from './queues.mjs';
 import { scenarios as threads } from './threads.mjs';
 import { scenarios as uncontended } from './uncontended.mjs';
+import { scenarios as waitRecords } from './wait-records.mjs';
 
-const all = [...threads, ...uncontended, ...handoff, ...pool, ...poolStartup, ...queues];
+const all = [
+  ...threads,
+  ...uncontended,
+  ...handoff,
+  ...pool,
+  ...poolStartup,
+  ...queues,
+  ...waitRecords,
+  ...beforeAfter,
+];
 const names = all.map((s) => s.name);
 
 const usage = `usage: node bench/run.mjs [--quick] [--only NAME]...
