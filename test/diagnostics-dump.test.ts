@@ -25,7 +25,6 @@ import {
   getIdent,
   Lock,
   Queue,
-  RLock,
   Semaphore,
   task,
   Thread,
@@ -287,7 +286,8 @@ describe('a wait goes away however it ends', () => {
         const end = performance.now() + 20_000;
         let seenMain: unknown;
         while (seenMain === undefined && performance.now() < end) {
-          seenMain = dumpThreads()[0]?.waits.find((w) => w.kind === 'Event');
+          // Its sync wait: its Promise-form wait on `ready` may still show, until it runs again.
+          seenMain = dumpThreads()[0]?.waits.find((w) => w.kind === 'Event' && w.form === 'sync');
           sleep(2);
         }
         // Once the main thread can look again: its turn to see this thread's timed wait.
@@ -337,7 +337,6 @@ describe('a wait goes away however it ends', () => {
     other.start();
     const lock = new Lock();
     lock.acquireSync(); // a Lock is not owned: acquiring it again here waits
-    const rlock = new RLock();
     const sem = new Semaphore(0);
     const ev = new Event();
     const cond = new Condition();
@@ -357,7 +356,7 @@ describe('a wait goes away however it ends', () => {
       ['Queue get', q.get({ signal })],
       ['Queue join', joinable.join({ signal })],
       ['Barrier', barrier.wait({ signal })],
-      ['Thread.join', other.join({ signal } as { timeout?: number })],
+      ['Thread.join', other.join({ signal })],
     ];
     try {
       const t = await until(getIdent(), (x) => (x?.waits.length ?? 0) >= waits.length, 'all eight waits show');
@@ -379,8 +378,6 @@ describe('a wait goes away however it ends', () => {
       assert.equal(after?.waits.length, 0, JSON.stringify(after));
       assert.equal(after?.moreWaits, 0);
       assert.equal(after?.state, 'running');
-      // rlock: untouched, to show that an unrelated primitive is not in the dump either.
-      assert.equal(rlock.locked(), false);
     } finally {
       cond.release();
       lock.release();

@@ -360,10 +360,11 @@ export class DeadlockWatch {
   }
 
   /**
-   * Looks every `intervalMs`, and again `CONFIRM_MS` after a look that saw a new candidate: a
-   * deadlock is reported within about one interval of its records, not two. Timers unref'd.
+   * Looks every `intervalMs` (and at once if `now`), and again `CONFIRM_MS` after a look that saw
+   * a new candidate: a deadlock is reported within about one interval of its records, not two.
+   * Timers unref'd.
    */
-  every(intervalMs: number, report: (found: Deadlock[]) => void): () => void {
+  every(intervalMs: number, now: boolean, report: (found: Deadlock[]) => void): () => void {
     let confirm: ReturnType<typeof setTimeout> | undefined;
     const tick = (): void => {
       confirm = undefined;
@@ -376,6 +377,10 @@ export class DeadlockWatch {
     };
     const timer = setInterval(tick, intervalMs);
     timer.unref();
+    if (now) {
+      confirm = setTimeout(tick, 0);
+      confirm.unref();
+    }
     return () => {
       clearInterval(timer);
       clearTimeout(confirm);
@@ -406,7 +411,7 @@ export function watchDeadlocks(options?: {
   if (typeof onDeadlock !== 'function') {
     throw argTypeError(`Expected \`onDeadlock\` to be a function, got ${describe(o.onDeadlock)}`);
   }
-  const stop = new DeadlockWatch(o.all === true).every(intervalMs, onDeadlock);
+  const stop = new DeadlockWatch(o.all === true).every(intervalMs, false, onDeadlock);
   return { stop };
 }
 

@@ -96,10 +96,14 @@ function afterTimeout(p: Park, deadline: number): Outcome {
  */
 const abortWatch = isMainThread && process.env.THREADKIT_DEADLOCK === 'abort';
 /**
- * The watchdog runs in the supervisor, which starts with the first thread: a program whose main
- * thread is asleep before it ever started one (every live thread asleep: Go's case) starts it then.
+ * The watchdog runs in the supervisor, which starts with the first thread: with the watchdog on,
+ * a program whose main thread falls asleep before it ever started one (every live thread asleep:
+ * Go's case) must start it anyway.
  */
 const watchdog = abortWatch || (isMainThread && process.env.THREADKIT_DEADLOCK === 'warn');
+// And it starts it at once: on a loaded machine a supervisor started only when the main thread
+// falls asleep takes most of a second to boot before its first look.
+if (watchdog) supervisorPort();
 const ABORT_LOOK_MS = 100;
 
 function exitIfAsked(): void {
@@ -162,7 +166,6 @@ class Recorder {
     const since = performance.timeOrigin + this.#started;
     const stack = callerStack(this.trace ?? new Error());
     this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
-    if (watchdog && this.sync) supervisorPort();
     return slice;
   }
 

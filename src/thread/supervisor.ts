@@ -253,7 +253,7 @@ const mode = process.env.THREADKIT_DEADLOCK;
 if (mode === 'warn' || mode === 'abort') {
   installRuntime({ arena, ident: 0, daemon: true, name: 'threadkit-supervisor', supervisorPort: undefined });
   let ending = false;
-  new DeadlockWatch(false).every(WATCH_MS, (found) => {
+  new DeadlockWatch(false).every(WATCH_MS, true, (found) => {
     if (ending) return;
     const report = `${found.map((d) => d.description).join('\n\n')}\n\n${formatThreadDump(found.flatMap((d) => d.threads))}`;
     writeSync(2, `threadkit: ${report}\n`);
