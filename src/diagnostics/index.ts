@@ -19,7 +19,7 @@
 import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
+import { H_LIVE_GEN, MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
 import {
   K_LOCK,
   K_RLOCK,
@@ -233,7 +233,30 @@ function isLockWait(r: RawRecord): boolean {
 }
 
 /** The deadlocks one look at the records shows (not yet confirmed by a second look). */
-function candidates(threads: Sampled[]): Candidate[] {
+/** One look for deadlocks: every live thread's records, and the live-thread generation before them. */
+interface Look {
+  threads: Sampled[];
+  gen: number;
+}
+
+function lookNow(): Look {
+  // Read first: a thread that starts or ends while the rows are read makes it stale.
+  const gen = Atomics.load(runtime().i32, H_LIVE_GEN);
+  return { threads: sample(), gen };
+}
+
+/**
+ * Whether a set of sync waits is asleep for good, as far as the records can tell: every waiter
+ * looked around (refreshed its record, every `REFRESH_MS` at least) after every other one had
+ * parked, and no thread has started or ended since. Two looks agreeing is not enough: a waiter
+ * that another thread notified just before parking or ending, but that has not run since (a
+ * busy machine), still shows its old record, unchanged, look after look.
+ */
+function settled(waits: RawRecord[], gen: number): boolean {
+  return waits.every((w, k) => w.gen === gen && waits.every((other, j) => j === k || other.since < w.refreshed));
+}
+
+function candidates({ threads, gen }: Look): Candidate[] {
   const byIdent = new Map(threads.map((s) => [s.dump.ident, s]));
   const out: Candidate[] = [];
   const seen = new Set<string>();
@@ -291,6 +314,7 @@ function candidates(threads: Sampled[]): Candidate[] {
   const all = threads.length > 0 && threads.some((s) => s.dump.ident === MAIN_IDENT);
   if (all && threads.every((s) => s.raw.some((r) => r.sync && endless(r)))) {
     const waits = threads.map((s) => s.raw.find((r) => r.sync) as RawRecord);
+    if (!settled(waits, gen)) return out;
     const lines = threads.map(
       (s) => `  "${s.dump.name}" waits for ${s.dump.waits.find((w) => w.form === 'sync')?.description}`,
     );
@@ -329,10 +353,10 @@ export const CONFIRM_MS = 20;
  * (blocking this thread that long) so as never to report a wait that is just ending.
  */
 export function findDeadlocks(): Deadlock[] {
-  const first = candidates(sample());
+  const first = candidates(lookNow());
   if (first.length === 0) return [];
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CONFIRM_MS);
-  return confirmed(first, candidates(sample())).map(toDeadlock);
+  return confirmed(first, candidates(lookNow())).map(toDeadlock);
 }
 
 /** @internal The watchdog's step, shared with the supervisor: new confirmed deadlocks since the last look. */
@@ -343,7 +367,7 @@ export class DeadlockWatch {
   constructor(readonly includeUncertain: boolean) {}
 
   look(): Deadlock[] {
-    const now = candidates(sample());
+    const now = candidates(lookNow());
     const found = confirmed(this.#previous, now).filter((c) => this.#wanted(c));
     this.#previous = now;
     for (const c of found) this.#reported.add(c.key);

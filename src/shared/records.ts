@@ -14,12 +14,15 @@
  *   after it: readers retry a record that is odd or changed under them), `KIND`, `ID` (the
  *   primitive's diagnostic id, or a thread's ident), `OP`, `FLAGS` (`TIMED`, `SIGNAL`), `OWNER` (a lock's holder or a
  *   joined thread, refreshed each time the waiter wakes, at `REFRESHED`), `DETAIL`, `STACK_LEN`,
- *   `WAKES` (notifies received), `SINCE`, `TIMEOUT` and `REFRESHED` (float64 ms, the clock all
+ *   `WAKES` (notifies received), `GEN` (the arena's live-thread generation at `REFRESHED`: a
+ *   thread started or ended since the waiter last looked, it may have woken it), `SINCE`,
+ *   `TIMEOUT` and `REFRESHED` (float64 ms, the clock all
  *   threads share).
  * - the stacks of the slots, `STACK_UNITS` UTF-16 units each.
  * Only the thread itself writes its rows.
  */
 import {
+  H_LIVE_GEN,
   LIVE_CAP,
   liveRowOf,
   runtime,
@@ -50,6 +53,8 @@ export const DETAIL = 7;
 export const STACK_LEN = 8;
 /** Times the waiter was woken by a notify (not by a poll slice): a deadlocked waiter never is. */
 export const WAKES = 9;
+/** The arena's `H_LIVE_GEN` when `OWNER` was last read (at `REFRESHED`). Word 16; 17 is spare. */
+export const GEN = 16;
 /** Float64s: words 10-11, 12-13, 14-15 (records start on even words). */
 export const SINCE = 10;
 export const TIMEOUT = 12;
@@ -65,6 +70,13 @@ export const SIGNAL = 2;
 
 /** How long a wait stays parked before it is recorded. */
 export const RECORD_AFTER_MS = 5;
+
+/**
+ * How often a recorded wait wakes to refresh its record (its owner, `REFRESHED`, `GEN`) when
+ * nothing else wakes it: a wait that has looked around after every other thread parked is what
+ * tells a thread asleep for ever from one notified a moment ago but not yet running.
+ */
+export const REFRESH_MS = 100;
 
 /** Kinds of waits, by code. */
 export const KINDS = [
@@ -201,6 +213,7 @@ function fill(at: number, desc: WaitDesc): void {
   i32[at + ID] = desc.src._diagId();
   i32[at + OWNER] = desc.src._diagOwner?.() ?? 0;
   i32[at + DETAIL] = desc.src._diagDetail?.(desc.op) ?? 0;
+  i32[at + GEN] = Atomics.load(i32, H_LIVE_GEN);
   f64[(at + REFRESHED) >> 1] = performance.timeOrigin + performance.now();
 }
 
@@ -240,6 +253,7 @@ export interface RawRecord {
   owner: number;
   detail: number;
   wakes: number;
+  gen: number;
   since: number;
   timeout: number;
   refreshed: number;
@@ -275,6 +289,7 @@ export function readRow(row: number): { records: RawRecord[]; more: number } {
         owner: i32[at + OWNER] as number,
         detail: i32[at + DETAIL] as number,
         wakes: i32[at + WAKES] as number,
+        gen: i32[at + GEN] as number,
         since: f64[(at + SINCE) >> 1] as number,
         timeout: f64[(at + TIMEOUT) >> 1] as number,
         refreshed: f64[(at + REFRESHED) >> 1] as number,

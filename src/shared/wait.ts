@@ -21,7 +21,16 @@ import { isMainThread } from 'node:worker_threads';
 import { now } from './clock.js';
 import { hold, unhold } from './keepalive.js';
 import { H_EXIT_CODE, runtime } from './runtime.js';
-import { closeRecord, openRecord, RECORD_AFTER_MS, SIGNAL, TIMED, updateRecord, type WaitDesc } from './records.js';
+import {
+  closeRecord,
+  openRecord,
+  RECORD_AFTER_MS,
+  REFRESH_MS,
+  SIGNAL,
+  TIMED,
+  updateRecord,
+  type WaitDesc,
+} from './records.js';
 import { supervisorPort } from './supervisor-client.js';
 
 /** A request to sleep while `i32[index] === value`. */
@@ -145,7 +154,10 @@ class Recorder {
     readonly trace: { stack?: string } | undefined,
   ) {}
 
-  /** Before a park of `slice` ms: records if due; returns the slice, cut to come back when due. */
+  /**
+   * Before a park of `slice` ms: records if due; returns the slice, cut to come back when due,
+   * and once recorded, to come back every `REFRESH_MS` to refresh the record (`after`).
+   */
   before(p: Park, slice: number): number {
     const desc = p.rec as WaitDesc;
     if (this.#slot >= 0) {
@@ -153,7 +165,7 @@ class Recorder {
         this.#desc = desc;
         updateRecord(this.#slot, desc, p.untimed === true);
       }
-      return slice;
+      return Math.min(slice, REFRESH_MS);
     }
     if (slice <= 0) return slice;
     const t = now();
@@ -166,7 +178,7 @@ class Recorder {
     const since = performance.timeOrigin + this.#started;
     const stack = callerStack(this.trace ?? new Error());
     this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
-    return slice;
+    return Math.min(slice, REFRESH_MS);
   }
 
   /** After a park: the owner of what it waits for may have changed. */
