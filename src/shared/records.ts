@@ -72,9 +72,10 @@ export const SIGNAL = 2;
 export const RECORD_AFTER_MS = 5;
 
 /**
- * How often a recorded wait wakes to refresh its record (its owner, `REFRESHED`, `GEN`) when
- * nothing else wakes it: a wait that has looked around after every other thread parked is what
- * tells a thread asleep for ever from one notified a moment ago but not yet running.
+ * How often a recorded endless `…Sync` wait wakes to refresh its record (its owner, `REFRESHED`,
+ * `GEN`) when nothing else wakes it: a wait that has looked around after every other thread
+ * parked is what tells a thread asleep for ever from one notified a moment ago but not yet
+ * running (`diagnostics/`, all asleep). Lock, semaphore and queue waits wake every 50 ms anyway.
  */
 export const REFRESH_MS = 100;
 

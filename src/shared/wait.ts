@@ -156,7 +156,8 @@ class Recorder {
 
   /**
    * Before a park of `slice` ms: records if due; returns the slice, cut to come back when due,
-   * and once recorded, to come back every `REFRESH_MS` to refresh the record (`after`).
+   * and once recorded, for an endless `…Sync` wait (the only kind that can make every thread
+   * asleep), to come back every `REFRESH_MS` to refresh the record (`after`).
    */
   before(p: Park, slice: number): number {
     const desc = p.rec as WaitDesc;
@@ -165,7 +166,7 @@ class Recorder {
         this.#desc = desc;
         updateRecord(this.#slot, desc, p.untimed === true);
       }
-      return Math.min(slice, REFRESH_MS);
+      return this.#refreshed(p, slice);
     }
     if (slice <= 0) return slice;
     const t = now();
@@ -178,7 +179,12 @@ class Recorder {
     const since = performance.timeOrigin + this.#started;
     const stack = callerStack(this.trace ?? new Error());
     this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
-    return Math.min(slice, REFRESH_MS);
+    return this.#refreshed(p, slice);
+  }
+
+  #refreshed(p: Park, slice: number): number {
+    const endless = p.untimed === true || this.deadline === Number.POSITIVE_INFINITY;
+    return this.sync && endless ? Math.min(slice, REFRESH_MS) : slice;
   }
 
   /** After a park: the owner of what it waits for may have changed. */
