@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Barrier,
   type Deadlock,
+  Event,
   findDeadlocks,
   formatThreadDump,
   getIdent,
@@ -133,6 +134,44 @@ function inThisProcess(): void {
         assert.deepEqual(found[0]?.threads.map((t) => t.waitingOn?.form).sort(), ['promise', 'sync']);
       } finally {
         await s.end();
+      }
+    });
+
+    test('all threads asleep but the one that asks: findDeadlocks() says none (it runs, it could still wake them)', async () => {
+      const ev = new Event();
+      const sleeper = new Thread({ name: 'sleeper', target: (ev: Event) => ev.waitSync(), args: [ev] });
+      sleeper.start();
+      const asker = new Thread({
+        name: 'asker',
+        target: async (main: number, sleeper: number, ev: Event) => {
+          try {
+            const { dumpThreads, findDeadlocks } = await import('threadkit');
+            const nap = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+            const asleep = (ident: number) =>
+              dumpThreads()
+                .find((t) => t.ident === ident)
+                ?.waits.some((w) => w.form === 'sync' && w.timeout === undefined) === true;
+            // Once the main thread and the sleeper both show endless sync waits, and long enough
+            // for their records to be refreshed after each other parked:
+            const end = performance.now() + 20_000;
+            while (!(asleep(main) && asleep(sleeper)) && performance.now() < end) nap(5);
+            nap(300);
+            return { both: asleep(main) && asleep(sleeper), found: findDeadlocks() };
+          } finally {
+            ev.set(); // whatever happened, the main thread gets out of its joinSync
+          }
+        },
+        args: [getIdent(), sleeper.ident, ev],
+      });
+      asker.start();
+      try {
+        sleeper.joinSync(); // no timeout: asleep until the asker sets ev
+        const r = await asker.result({ timeout: DEADLINE });
+        assert.equal(r.both, true, 'the main thread and the sleeper were both asleep');
+        assert.deepEqual(r.found, []);
+      } finally {
+        ev.set();
+        await Promise.all([sleeper.terminate(), asker.terminate()]);
       }
     });
 
@@ -412,14 +451,16 @@ function inChildProcesses(): void {
       });
     }
 
-    test('abort: a cycle among threads ends the process with exit code 3, within a second', async () => {
-      const r = await runProgram('two-locks', 'abort');
-      assert.equal(r.code, 3, explain(r));
-      reportedInTime(r);
-      assert.match(r.stderr, /^threadkit: Found one threadkit deadlock:$/m);
-      assert.doesNotMatch(r.stderr, /1\.2 s after forming/, 'the main thread was ended before it went on');
-      assert.doesNotMatch(r.stdout, /went on/);
-    });
+    for (const scenario of ['two-locks', 'three-locks', 'rlocks', 'condition']) {
+      test(`abort: ${scenario} ends the process with exit code 3, within a second`, async () => {
+        const r = await runProgram(scenario, 'abort');
+        assert.equal(r.code, 3, explain(r));
+        reportedInTime(r);
+        assert.match(r.stderr, /^threadkit: Found one threadkit deadlock:$/m);
+        assert.doesNotMatch(r.stderr, /1\.2 s after forming/, 'the main thread was ended before it went on');
+        assert.doesNotMatch(r.stdout, /went on/);
+      });
+    }
 
     test('abort: all threads asleep ends the process with exit code 3 (the main thread blocked in joinSync)', async () => {
       const r = await runProgram('all-asleep', 'abort');
