@@ -12,6 +12,8 @@ import { scenarios as poolStartup } from '../pool-startup.mjs';
 import { scenarios as queues } from '../queues.mjs';
 import { scenarios as threads } from '../threads.mjs';
 import { scenarios as uncontended } from '../uncontended.mjs';
+import { scenarios as waitRecords } from '../wait-records.mjs';
+import { scenarios as beforeAfter } from '../before-after.mjs';
 import { environment, formatEnvironment } from './env.mjs';
 import { has, installCommand, missingPeers, OPTIONAL } from './peers.mjs';
 import { formatTable, summarizeTable } from './report.mjs';
@@ -19,7 +21,16 @@ import { formatTable, summarizeTable } from './report.mjs';
 export { formatTable, installCommand, missingPeers, OPTIONAL };
 
 /** Every scenario, in the order a full run takes them: `{ name, issue, requires?, run(opts) }`. */
-export const scenarios = [...threads, ...uncontended, ...handoff, ...pool, ...poolStartup, ...queues];
+export const scenarios = [
+  ...threads,
+  ...uncontended,
+  ...handoff,
+  ...pool,
+  ...poolStartup,
+  ...queues,
+  ...waitRecords,
+  ...beforeAfter,
+];
 
 export { environment, formatEnvironment };
 

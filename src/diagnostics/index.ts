@@ -16,7 +16,10 @@
  * (the owner a record names is what its waiter saw when it last woke: a parked thread cannot have
  * released anything since).
  */
-import { MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
+import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { H_LIVE_GEN, MAIN_IDENT, forEachLive, readName, runtime } from '../shared/runtime.js';
 import {
   K_LOCK,
   K_RLOCK,
@@ -45,7 +48,7 @@ export interface WaitInfo {
   owner?: { name: string; ident: number };
   /** Milliseconds since it parked. */
   sinceMs: number;
-  /** Its timeout (ms), if it has one. */
+  /** Its timeout (ms), if it has one: what was left of it when the wait parked, a little after the call. */
   timeout?: number;
   /** Whether an AbortSignal can end it. */
   signal?: boolean;
@@ -102,6 +105,26 @@ function describeWait(r: RawRecord, names: Map<number, string>): string {
   return name;
 }
 
+/** How many waits a thread's entry lists (SPEC: "at most 16"). */
+const LISTED = 16;
+
+/**
+ * The records an entry lists, oldest first, and the count of the rest: a thread has up to 16
+ * Promise-form records and its `…Sync` one. Beyond 16 the newest Promise-form ones are counted
+ * instead, never the `…Sync` one: it is the wait the thread is blocked in.
+ */
+function listed(records: RawRecord[], more: number): { records: RawRecord[]; more: number } {
+  if (records.length <= LISTED) return { records, more };
+  let drop = records.length - LISTED;
+  const kept: RawRecord[] = [];
+  for (let k = records.length - 1; k >= 0; k--) {
+    const r = records[k] as RawRecord;
+    if (drop > 0 && !r.sync) drop--;
+    else kept.push(r);
+  }
+  return { records: kept.reverse(), more: more + records.length - LISTED };
+}
+
 /** One look at every live thread and its waits. */
 function sample(): Sampled[] {
   const i32 = runtime().i32;
@@ -111,10 +134,13 @@ function sample(): Sampled[] {
     rows.push({ ident, daemon, row });
     names.set(ident, readName(i32, row));
   });
-  const now = performance.timeOrigin + performance.now();
   return rows.map(({ ident, daemon, row }) => {
-    const { records, more } = readRow(row);
-    records.sort((a, b) => a.since - b.since);
+    const { records: all, more: uncounted } = readRow(row);
+    // Read after the records, not once before the rows: a reader descheduled between the two
+    // would see a wait that began after its clock reading, with a negative age.
+    const now = performance.timeOrigin + performance.now();
+    all.sort((a, b) => a.since - b.since);
+    const { records, more } = listed(all, uncounted);
     const waits = records.map((r): WaitInfo => {
       const w: WaitInfo = {
         kind: KINDS[r.kind] ?? 'unknown',
@@ -125,7 +151,8 @@ function sample(): Sampled[] {
         description: describeWait(r, names),
       };
       if (r.owner !== 0) w.owner = { name: nameOf(r.owner, names), ident: r.owner };
-      if (r.flags & TIMED) w.timeout = r.timeout;
+      // Counted from when it parked, a little after the call: rounded up, it reads as the caller's.
+      if (r.flags & TIMED) w.timeout = Math.ceil(r.timeout);
       if (r.flags & SIGNAL) w.signal = true;
       if (r.stack) w.stack = r.stack;
       return w;
@@ -206,7 +233,30 @@ function isLockWait(r: RawRecord): boolean {
 }
 
 /** The deadlocks one look at the records shows (not yet confirmed by a second look). */
-function candidates(threads: Sampled[]): Candidate[] {
+/** One look for deadlocks: every live thread's records, and the live-thread generation before them. */
+interface Look {
+  threads: Sampled[];
+  gen: number;
+}
+
+function lookNow(): Look {
+  // Read first: a thread that starts or ends while the rows are read makes it stale.
+  const gen = Atomics.load(runtime().i32, H_LIVE_GEN);
+  return { threads: sample(), gen };
+}
+
+/**
+ * Whether a set of sync waits is asleep for good, as far as the records can tell: every waiter
+ * looked around (refreshed its record, every `REFRESH_MS` at least) after every other one had
+ * parked, and no thread has started or ended since. Two looks agreeing is not enough: a waiter
+ * that another thread notified just before parking or ending, but that has not run since (a
+ * busy machine), still shows its old record, unchanged, look after look.
+ */
+function settled(waits: RawRecord[], gen: number): boolean {
+  return waits.every((w, k) => w.gen === gen && waits.every((other, j) => j === k || other.since < w.refreshed));
+}
+
+function candidates({ threads, gen }: Look): Candidate[] {
   const byIdent = new Map(threads.map((s) => [s.dump.ident, s]));
   const out: Candidate[] = [];
   const seen = new Set<string>();
@@ -264,6 +314,7 @@ function candidates(threads: Sampled[]): Candidate[] {
   const all = threads.length > 0 && threads.some((s) => s.dump.ident === MAIN_IDENT);
   if (all && threads.every((s) => s.raw.some((r) => r.sync && endless(r)))) {
     const waits = threads.map((s) => s.raw.find((r) => r.sync) as RawRecord);
+    if (!settled(waits, gen)) return out;
     const lines = threads.map(
       (s) => `  "${s.dump.name}" waits for ${s.dump.waits.find((w) => w.form === 'sync')?.description}`,
     );
@@ -291,18 +342,21 @@ function toDeadlock(c: Candidate): Deadlock {
   return { threads: c.threads.map((s) => s.dump), certain: c.certain, description: c.description };
 }
 
-/** How long `findDeadlocks` waits between its two looks (ms). */
-const CONFIRM_MS = 20;
+/**
+ * How long `findDeadlocks` waits between its two looks (ms); also how soon a watch looks again
+ * when a look found candidates, rather than a whole interval later.
+ */
+export const CONFIRM_MS = 20;
 
 /**
  * The deadlocks of the process now (`[]` when there is none). Takes two looks `CONFIRM_MS` apart
  * (blocking this thread that long) so as never to report a wait that is just ending.
  */
 export function findDeadlocks(): Deadlock[] {
-  const first = candidates(sample());
+  const first = candidates(lookNow());
   if (first.length === 0) return [];
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CONFIRM_MS);
-  return confirmed(first, candidates(sample())).map(toDeadlock);
+  return confirmed(first, candidates(lookNow())).map(toDeadlock);
 }
 
 /** @internal The watchdog's step, shared with the supervisor: new confirmed deadlocks since the last look. */
@@ -313,13 +367,48 @@ export class DeadlockWatch {
   constructor(readonly includeUncertain: boolean) {}
 
   look(): Deadlock[] {
-    const now = candidates(sample());
-    const found = confirmed(this.#previous, now).filter(
-      (c) => (this.includeUncertain || c.certain) && !this.#reported.has(c.key),
-    );
+    const now = candidates(lookNow());
+    const found = confirmed(this.#previous, now).filter((c) => this.#wanted(c));
     this.#previous = now;
     for (const c of found) this.#reported.add(c.key);
     return found.map(toDeadlock);
+  }
+
+  /** Whether the last look saw a deadlock not yet confirmed (look again in `CONFIRM_MS`). */
+  get unconfirmed(): boolean {
+    return this.#previous.some((c) => this.#wanted(c));
+  }
+
+  #wanted(c: Candidate): boolean {
+    return (this.includeUncertain || c.certain) && !this.#reported.has(c.key);
+  }
+
+  /**
+   * Looks every `intervalMs` (and at once if `now`), and again `CONFIRM_MS` after a look that saw
+   * a new candidate: a deadlock is reported within about one interval of its records, not two.
+   * Timers unref'd.
+   */
+  every(intervalMs: number, now: boolean, report: (found: Deadlock[]) => void): () => void {
+    let confirm: ReturnType<typeof setTimeout> | undefined;
+    const tick = (): void => {
+      confirm = undefined;
+      const found = this.look();
+      if (found.length > 0) report(found);
+      if (this.unconfirmed && confirm === undefined) {
+        confirm = setTimeout(tick, CONFIRM_MS);
+        confirm.unref();
+      }
+    };
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    if (now) {
+      confirm = setTimeout(tick, 0);
+      confirm.unref();
+    }
+    return () => {
+      clearInterval(timer);
+      clearTimeout(confirm);
+    };
   }
 }
 
@@ -346,11 +435,41 @@ export function watchDeadlocks(options?: {
   if (typeof onDeadlock !== 'function') {
     throw argTypeError(`Expected \`onDeadlock\` to be a function, got ${describe(o.onDeadlock)}`);
   }
-  const watch = new DeadlockWatch(o.all === true);
-  const timer = setInterval(() => {
-    const found = watch.look();
-    if (found.length > 0) onDeadlock(found);
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const stop = new DeadlockWatch(o.all === true).every(intervalMs, false, onDeadlock);
+  return { stop };
+}
+
+// ---- a thread dump on a signal (THREADKIT_DUMP_SIGNAL=SIGUSR2) ------------------------------
+
+/**
+ * Opt-in, like the JVM's `kill -3`: `THREADKIT_DUMP_SIGNAL=SIGUSR2` (any catchable signal's name)
+ * makes the main thread write `formatThreadDump()` to stderr when the process gets that signal.
+ * Synchronously (`writeSync`): the handler may run while other threads are blocked. It runs on
+ * the main thread's event loop, so not while the main thread is itself blocked in a `…Sync` wait
+ * (nor busy in a long computation); the `THREADKIT_DEADLOCK` watchdog does not need it.
+ */
+function installDumpSignal(name: string): void {
+  if (!(name in constants.signals)) {
+    process.emitWarning(`THREADKIT_DUMP_SIGNAL=${name}: not a signal name (e.g. SIGUSR2); no dump on a signal`, {
+      code: 'THREADKIT_DUMP_SIGNAL',
+    });
+    return;
+  }
+  try {
+    process.on(name as NodeJS.Signals, () => {
+      writeSync(2, formatThreadDump());
+    });
+  } catch (e) {
+    process.emitWarning(`THREADKIT_DUMP_SIGNAL=${name}: cannot listen for it (${String(e)})`, {
+      code: 'THREADKIT_DUMP_SIGNAL',
+    });
+  }
+}
+
+// Once per process, however many copies of the package are loaded (ESM and CommonJS builds).
+const DUMP_SIGNAL_KEY = Symbol.for('threadkit.dumpSignal');
+const dumpSignal = process.env.THREADKIT_DUMP_SIGNAL;
+if (isMainThread && dumpSignal && !(globalThis as Record<symbol, unknown>)[DUMP_SIGNAL_KEY]) {
+  (globalThis as Record<symbol, unknown>)[DUMP_SIGNAL_KEY] = true;
+  installDumpSignal(dumpSignal);
 }

@@ -10,16 +10,19 @@
  * - `MORE`: Promise-form waits beyond the slots, counted only.
  * - `SLOTS` records of `REC_WORDS`: slot 0 is the thread's `…Sync` wait (a blocked thread has at
  *   most one), slots 1… its Promise-form waits. Words of a record:
- *   `STATE` (0 free, 1 being written, `SYNC` or `PROMISE`), `SEQ` (bumped around every write:
- *   readers retry a record that changed under them), `KIND`, `ID` (the primitive's diagnostic
- *   id, or a thread's ident), `OP`, `FLAGS` (`TIMED`, `SIGNAL`), `OWNER` (a lock's holder or a
+ *   `STATE` (0 free, 1 being written, `SYNC` or `PROMISE`), `SEQ` (odd during every write, even
+ *   after it: readers retry a record that is odd or changed under them), `KIND`, `ID` (the
+ *   primitive's diagnostic id, or a thread's ident), `OP`, `FLAGS` (`TIMED`, `SIGNAL`), `OWNER` (a lock's holder or a
  *   joined thread, refreshed each time the waiter wakes, at `REFRESHED`), `DETAIL`, `STACK_LEN`,
- *   `WAKES` (notifies received), `SINCE`, `TIMEOUT` and `REFRESHED` (float64 ms, the clock all
+ *   `WAKES` (notifies received), `GEN` (the arena's live-thread generation at `REFRESHED`: a
+ *   thread started or ended since the waiter last looked, it may have woken it), `SINCE`,
+ *   `TIMEOUT` and `REFRESHED` (float64 ms, the clock all
  *   threads share).
  * - the stacks of the slots, `STACK_UNITS` UTF-16 units each.
  * Only the thread itself writes its rows.
  */
 import {
+  H_LIVE_GEN,
   LIVE_CAP,
   liveRowOf,
   runtime,
@@ -50,6 +53,8 @@ export const DETAIL = 7;
 export const STACK_LEN = 8;
 /** Times the waiter was woken by a notify (not by a poll slice): a deadlocked waiter never is. */
 export const WAKES = 9;
+/** The arena's `H_LIVE_GEN` when `OWNER` was last read (at `REFRESHED`). Word 16; 17 is spare. */
+export const GEN = 16;
 /** Float64s: words 10-11, 12-13, 14-15 (records start on even words). */
 export const SINCE = 10;
 export const TIMEOUT = 12;
@@ -65,6 +70,14 @@ export const SIGNAL = 2;
 
 /** How long a wait stays parked before it is recorded. */
 export const RECORD_AFTER_MS = 5;
+
+/**
+ * How often a recorded endless `…Sync` wait wakes to refresh its record (its owner, `REFRESHED`,
+ * `GEN`) when nothing else wakes it: a wait that has looked around after every other thread
+ * parked is what tells a thread asleep for ever from one notified a moment ago but not yet
+ * running (`diagnostics/`, all asleep). Lock, semaphore and queue waits wake every 50 ms anyway.
+ */
+export const REFRESH_MS = 100;
 
 /** Kinds of waits, by code. */
 export const KINDS = [
@@ -168,7 +181,7 @@ export function openRecord(
   }
   const at = b + RECS + slot * REC_WORDS;
   Atomics.store(i32, at + STATE, WRITING);
-  Atomics.add(i32, at + SEQ, 1);
+  const seq = beginWrite(at);
   i32[at + FLAGS] = flags;
   i32[at + WAKES] = 0;
   f64[(at + SINCE) >> 1] = since;
@@ -179,9 +192,20 @@ export function openRecord(
     i32[s + (k >> 1)] = stack.charCodeAt(k) | ((k + 1 < n ? stack.charCodeAt(k + 1) : 0) << 16);
   i32[at + STACK_LEN] = n;
   fill(at, desc);
-  Atomics.add(i32, at + SEQ, 1);
+  Atomics.store(i32, at + SEQ, seq + 1);
   Atomics.store(i32, at + STATE, sync ? SYNC : PROMISE);
   return slot;
+}
+
+/**
+ * Makes the record's `SEQ` odd for a write (readers retry meanwhile); the write ends by storing
+ * the returned value + 1. Not a blind increment: a thread terminated in the middle of a write
+ * leaves `SEQ` odd, and the next thread of its row must not turn it even for its own writes.
+ */
+function beginWrite(at: number): number {
+  const seq = (i32[at + SEQ] as number) | 1;
+  Atomics.store(i32, at + SEQ, seq);
+  return seq;
 }
 
 function fill(at: number, desc: WaitDesc): void {
@@ -190,6 +214,7 @@ function fill(at: number, desc: WaitDesc): void {
   i32[at + ID] = desc.src._diagId();
   i32[at + OWNER] = desc.src._diagOwner?.() ?? 0;
   i32[at + DETAIL] = desc.src._diagDetail?.(desc.op) ?? 0;
+  i32[at + GEN] = Atomics.load(i32, H_LIVE_GEN);
   f64[(at + REFRESHED) >> 1] = performance.timeOrigin + performance.now();
 }
 
@@ -200,11 +225,11 @@ function fill(at: number, desc: WaitDesc): void {
 export function updateRecord(slot: number, desc: WaitDesc, untimed: boolean, woken = false): void {
   if (slot < 0 || slot >= SLOTS) return;
   const at = myBase() + RECS + slot * REC_WORDS;
-  Atomics.add(i32, at + SEQ, 1);
+  const seq = beginWrite(at);
   fill(at, desc);
   if (untimed) i32[at + FLAGS] = (i32[at + FLAGS] as number) & ~(TIMED | SIGNAL);
   if (woken) i32[at + WAKES] = (i32[at + WAKES] as number) + 1;
-  Atomics.add(i32, at + SEQ, 1);
+  Atomics.store(i32, at + SEQ, seq + 1);
 }
 
 /** Ends the wait recorded in `slot`. */
@@ -229,6 +254,7 @@ export interface RawRecord {
   owner: number;
   detail: number;
   wakes: number;
+  gen: number;
   since: number;
   timeout: number;
   refreshed: number;
@@ -246,6 +272,8 @@ export function readRow(row: number): { records: RawRecord[]; more: number } {
       const seq = Atomics.load(i32, at + SEQ);
       const state = Atomics.load(i32, at + STATE);
       if (state !== SYNC && state !== PROMISE) break;
+      // An odd SEQ: `updateRecord` is rewriting it (STATE stays as it was meanwhile).
+      if (seq & 1) continue;
       const n = Math.min(i32[at + STACK_LEN] as number, STACK_UNITS);
       const s = b + STACKS + (slot * STACK_UNITS) / 2;
       const units: number[] = [];
@@ -262,6 +290,7 @@ export function readRow(row: number): { records: RawRecord[]; more: number } {
         owner: i32[at + OWNER] as number,
         detail: i32[at + DETAIL] as number,
         wakes: i32[at + WAKES] as number,
+        gen: i32[at + GEN] as number,
         since: f64[(at + SINCE) >> 1] as number,
         timeout: f64[(at + TIMEOUT) >> 1] as number,
         refreshed: f64[(at + REFRESHED) >> 1] as number,

@@ -87,7 +87,7 @@ export const NODE_WORDS = 8;
 /** Wait records, one area per live row (`records.ts`): a counter, the slots, their stacks. */
 export const WAIT_BASE = NODE_BASE + NODE_CAP * NODE_WORDS;
 export const WAIT_SLOTS = 17;
-export const WAIT_REC_WORDS = 16;
+export const WAIT_REC_WORDS = 18;
 export const WAIT_STACK_UNITS = 512;
 export const WAIT_ROW_WORDS = 2 + WAIT_SLOTS * WAIT_REC_WORDS + (WAIT_SLOTS * WAIT_STACK_UNITS) / 2;
 export const ARENA_WORDS = WAIT_BASE + LIVE_CAP * WAIT_ROW_WORDS;

@@ -21,7 +21,17 @@ import { isMainThread } from 'node:worker_threads';
 import { now } from './clock.js';
 import { hold, unhold } from './keepalive.js';
 import { H_EXIT_CODE, runtime } from './runtime.js';
-import { closeRecord, openRecord, RECORD_AFTER_MS, SIGNAL, TIMED, updateRecord, type WaitDesc } from './records.js';
+import {
+  closeRecord,
+  openRecord,
+  RECORD_AFTER_MS,
+  REFRESH_MS,
+  SIGNAL,
+  TIMED,
+  updateRecord,
+  type WaitDesc,
+} from './records.js';
+import { supervisorPort } from './supervisor-client.js';
 
 /** A request to sleep while `i32[index] === value`. */
 export interface Park {
@@ -94,6 +104,15 @@ function afterTimeout(p: Park, deadline: number): Outcome {
  * main thread: a main thread blocked in a sync wait looks at `H_EXIT_CODE` at least this often.
  */
 const abortWatch = isMainThread && process.env.THREADKIT_DEADLOCK === 'abort';
+/**
+ * The watchdog runs in the supervisor, which starts with the first thread: with the watchdog on,
+ * a program whose main thread falls asleep before it ever started one (every live thread asleep:
+ * Go's case) must start it anyway.
+ */
+const watchdog = abortWatch || (isMainThread && process.env.THREADKIT_DEADLOCK === 'warn');
+// And it starts it at once: on a loaded machine a supervisor started only when the main thread
+// falls asleep takes most of a second to boot before its first look.
+if (watchdog) supervisorPort();
 const ABORT_LOOK_MS = 100;
 
 function exitIfAsked(): void {
@@ -101,9 +120,16 @@ function exitIfAsked(): void {
   if (code !== 0) process.exit(code);
 }
 
-/** Frames of threadkit's own files and of Node's: not what a reader of a wait's stack wants. */
-const ownFiles = new URL('..', import.meta.url);
-const ownDirs = [ownFiles.href, decodeURIComponent(ownFiles.pathname)];
+/**
+ * Frames of threadkit's own files and of Node's: not what a reader of a wait's stack wants.
+ * Built, this module is a chunk at the top of `dist/`; run from source, it is in `src/shared/`.
+ * Both folders are left out, whichever runs: with source maps on (tsx turns them on), frames of
+ * `dist/` read as `src/`. Nothing else of the package is: a program inside it (its tests,
+ * examples) keeps its frames.
+ */
+const packageRoot = new URL(/\/shared\/wait\.[cm]?[jt]s$/.test(import.meta.url) ? '../..' : '..', import.meta.url);
+const ownFiles = [new URL('dist/', packageRoot), new URL('src/', packageRoot)];
+const ownDirs = ownFiles.flatMap((u) => [u.href, decodeURIComponent(u.pathname)]);
 
 function callerStack(trace: { stack?: string }): string {
   const lines = (trace.stack ?? '').split('\n').slice(1);
@@ -128,7 +154,11 @@ class Recorder {
     readonly trace: { stack?: string } | undefined,
   ) {}
 
-  /** Before a park of `slice` ms: records if due; returns the slice, cut to come back when due. */
+  /**
+   * Before a park of `slice` ms: records if due; returns the slice, cut to come back when due,
+   * and once recorded, for an endless `…Sync` wait (the only kind that can make every thread
+   * asleep), to come back every `REFRESH_MS` to refresh the record (`after`).
+   */
   before(p: Park, slice: number): number {
     const desc = p.rec as WaitDesc;
     if (this.#slot >= 0) {
@@ -136,7 +166,7 @@ class Recorder {
         this.#desc = desc;
         updateRecord(this.#slot, desc, p.untimed === true);
       }
-      return slice;
+      return this.#refreshed(p, slice);
     }
     if (slice <= 0) return slice;
     const t = now();
@@ -149,7 +179,12 @@ class Recorder {
     const since = performance.timeOrigin + this.#started;
     const stack = callerStack(this.trace ?? new Error());
     this.#slot = openRecord(this.sync, desc, flags, since, timed ? this.deadline - this.#started : 0, stack);
-    return slice;
+    return this.#refreshed(p, slice);
+  }
+
+  #refreshed(p: Park, slice: number): number {
+    const endless = p.untimed === true || this.deadline === Number.POSITIVE_INFINITY;
+    return this.sync && endless ? Math.min(slice, REFRESH_MS) : slice;
   }
 
   /** After a park: the owner of what it waits for may have changed. */

@@ -252,12 +252,9 @@ const KILL_AFTER_MS = 2000;
 const mode = process.env.THREADKIT_DEADLOCK;
 if (mode === 'warn' || mode === 'abort') {
   installRuntime({ arena, ident: 0, daemon: true, name: 'threadkit-supervisor', supervisorPort: undefined });
-  const watch = new DeadlockWatch(false);
   let ending = false;
-  setInterval(() => {
+  new DeadlockWatch(false).every(WATCH_MS, true, (found) => {
     if (ending) return;
-    const found = watch.look();
-    if (found.length === 0) return;
     const report = `${found.map((d) => d.description).join('\n\n')}\n\n${formatThreadDump(found.flatMap((d) => d.threads))}`;
     writeSync(2, `threadkit: ${report}\n`);
     if (mode !== 'abort') return;
@@ -265,5 +262,5 @@ if (mode === 'warn' || mode === 'abort') {
     Atomics.store(i32, H_EXIT_CODE, 3);
     mainPort.postMessage({ op: 'exit', code: 3 });
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), KILL_AFTER_MS).unref();
-  }, WATCH_MS);
+  });
 }
