@@ -607,6 +607,22 @@ describe('rule 5: what cannot be cloned fails at the call site, naming where it 
     ['an array index', [[0, 1, Symbol('x')]], /args\[0\]\[2\]/],
     ['a Map value', [new Map([['k', { f: noop }]])], /args\[0\]\.get\("k"\)\.f\b/],
     ['a Set item', [new Set([1, noop])], /args\[0\]<item 1>/],
+    [
+      'a Map key',
+      [
+        new Map<unknown, number>([
+          [1, 1],
+          [noop, 2],
+        ]),
+      ],
+      /args\[0\]<key 1>/,
+    ],
+    ['a Map value under a key that is not a string', [new Map([[5, { f: noop }]])], /args\[0\]\.get\(<key 0>\)\.f\b/],
+    [
+      'a path through every kind of container',
+      [{ m: new Map([['k', [new Set([{ deep: noop }])]]]) }],
+      /args\[0\]\.m\.get\("k"\)\[0\]<item 0>\.deep\b/,
+    ],
     ['a key that is not an identifier', [{ 'a-b': noop }], /args\[0\]\["a-b"\]/],
     ['inside a class instance', [new Box({ f: noop })], /args\[0\]\.p\.f\b/],
   ];

@@ -68,8 +68,56 @@ export interface Encoded {
   s: boolean;
 }
 
+/**
+ * Where a value sits, for error messages: the root's name, or one step down from a parent. Built
+ * as a chain and turned into text (`args[1].handler`) only when an error names it, so a walk over
+ * a large value pays no string building per key.
+ */
+type Path = string | PathStep;
+interface PathStep {
+  readonly up: Path;
+  readonly key: string | number;
+  readonly kind: StepKind;
+}
+type StepKind = 'prop' | 'index' | 'mapKey' | 'mapGet' | 'setItem' | 'part';
+
+function step(up: Path, key: string | number, kind: StepKind): PathStep {
+  return { up, key, kind };
+}
+
+/** The text of a path: `args[1].handler`, `item.get("k")`, `q<part 0>`. */
+function pathText(path: Path): string {
+  if (typeof path === 'string') return path;
+  const up = pathText(path.up);
+  const k = path.key;
+  switch (path.kind) {
+    case 'prop':
+      return /^[A-Za-z_$][\w$]*$/.test(k as string) ? `${up}.${k}` : `${up}[${JSON.stringify(k)}]`;
+    case 'index':
+      return `${up}[${k}]`;
+    case 'mapKey':
+      return `${up}<key ${k}>`;
+    case 'mapGet':
+      return `${up}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${k}>`})`;
+    case 'setItem':
+      return `${up}<item ${k}>`;
+    case 'part':
+      return `${up}<part ${k}>`;
+  }
+}
+
+/** Values that `Encoder.encode` returns as they are, without looking at their path. */
+function isPlainScalar(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || (t !== 'object' && t !== 'function' && t !== 'symbol');
+}
+
+/** What `Encoder.seen` holds for an object that encodes to `undefined` (`move(undefined)`). */
+const SEEN_UNDEFINED = Symbol('undefined');
+
 class Encoder {
   special = false;
+  /** Each object met, and what it encodes to (never `undefined`: see SEEN_UNDEFINED). */
   private readonly seen = new Map<object, unknown>();
   /** Set on the bytes path: SharedArrayBuffers go here and markers take their place. */
   /** A back-reference reached a container still being walked and not (yet) copied. */
@@ -99,15 +147,15 @@ class Encoder {
     return i >= 0 ? i : list.push(sab) - 1;
   }
 
-  encode(value: unknown, path: string): unknown {
+  encode(value: unknown, path: Path): unknown {
     switch (typeof value) {
       case 'function':
         throw argTypeError(
-          `${path} is ${describe(value)}, which cannot be sent to another thread: ` +
+          `${pathText(path)} is ${describe(value)}, which cannot be sent to another thread: ` +
             'send the data it needs, or import the code inside the thread',
         );
       case 'symbol':
-        throw argTypeError(`${path} is ${describe(value)}, which cannot be sent to another thread`);
+        throw argTypeError(`${pathText(path)} is ${describe(value)}, which cannot be sent to another thread`);
       case 'object':
         if (value === null) return value;
         break;
@@ -116,9 +164,17 @@ class Encoder {
     }
     const obj = value as object;
     const known = this.seen.get(obj);
-    if (known !== undefined || this.seen.has(obj)) {
+    if (known !== undefined) {
       if (known === obj && this.open.has(obj)) this.backEdge = true;
-      return known;
+      return known === SEEN_UNDEFINED ? undefined : known;
+    }
+    // Plain arrays and objects, most of any payload, skip the checks for special kinds (shareables
+    // and the uncloneable are class instances; a `move()` wrapper is plain, and only looked for in
+    // a result).
+    const proto = Object.getPrototypeOf(obj);
+    if (proto === Array.prototype && Array.isArray(obj)) return this.array(obj, path);
+    if (proto === Object.prototype && (this.transfer === undefined || movedOf(obj) === undefined)) {
+      return this.object(obj, path);
     }
     if (isShareable(obj)) return this.share(obj, path);
     const moved = this.transfer === undefined ? undefined : movedOf(obj);
@@ -126,12 +182,12 @@ class Encoder {
       this.moved = true;
       for (const t of moved.transfer) this.transfer?.add(t);
       const v = this.encode(moved.value, path);
-      this.seen.set(obj, v);
+      this.seen.set(obj, v === undefined ? SEEN_UNDEFINED : v);
       return v;
     }
     const unshareable = (obj as Record<symbol, unknown>)[UNSHAREABLE];
     if (unshareable !== undefined) {
-      throw argTypeError(`${path} is ${String(unshareable)}, which cannot be sent to another thread`);
+      throw argTypeError(`${pathText(path)} is ${String(unshareable)}, which cannot be sent to another thread`);
     }
     if (ArrayBuffer.isView(obj)) {
       if (this.sabs === undefined || !(obj.buffer instanceof SharedArrayBuffer)) return obj;
@@ -149,12 +205,12 @@ class Encoder {
       this.special = true;
       const marker: Marker = { [TAG]: 'e', r: undefined as unknown as ErrorRecord };
       this.seen.set(obj, marker);
-      marker.r = errorToRecord(obj as Error, (v, key) => this.encode(v, `${path}.${key}`));
+      marker.r = errorToRecord(obj as Error, (v, key) => this.encode(v, step(path, key, 'prop')));
       return marker;
     }
     if (PASS_TAGS.has(tag)) return obj;
     if (UNCLONEABLE_TAGS.has(tag)) {
-      throw argTypeError(`${path} is ${tag.slice(8, -1)}, which cannot be sent to another thread`);
+      throw argTypeError(`${pathText(path)} is ${tag.slice(8, -1)}, which cannot be sent to another thread`);
     }
     if (Array.isArray(obj)) return this.array(obj, path);
     if (obj instanceof Map) return this.map(obj, path);
@@ -162,7 +218,7 @@ class Encoder {
     return this.object(obj, path);
   }
 
-  private share(obj: { [SHARE](): ShareDescriptor }, path: string): unknown {
+  private share(obj: { [SHARE](): ShareDescriptor }, path: Path): unknown {
     this.special = true;
     let d = this.shared.get(obj);
     if (d === undefined) {
@@ -175,17 +231,17 @@ class Encoder {
       delete marker.d.sab;
     }
     this.seen.set(obj, marker);
-    if (d.parts !== undefined) marker.d.parts = d.parts.map((p, i) => this.encode(p, `${path}<part ${i}>`));
+    if (d.parts !== undefined) marker.d.parts = d.parts.map((p, i) => this.encode(p, step(path, i, 'part')));
     return marker;
   }
 
-  private array(arr: unknown[], path: string): unknown {
+  private array(arr: unknown[], path: Path): unknown {
     let out: unknown[] | undefined = this.copyAll ? [] : undefined;
     this.seen.set(arr, out ?? arr);
     this.open.add(arr);
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i];
-      const e = this.encode(v, `${path}[${i}]`);
+      const e = isPlainScalar(v) ? v : this.encode(v, step(path, i, 'index'));
       if (e !== v && out === undefined) {
         out = arr.slice(0, i);
         this.seen.set(arr, out);
@@ -196,15 +252,15 @@ class Encoder {
     return out ?? arr;
   }
 
-  private map(m: Map<unknown, unknown>, path: string): unknown {
+  private map(m: Map<unknown, unknown>, path: Path): unknown {
     let out: Map<unknown, unknown> | undefined = this.copyAll ? new Map() : undefined;
     this.seen.set(m, out ?? m);
     this.open.add(m);
     const entries = [...m];
     for (let i = 0; i < entries.length; i++) {
       const [k, v] = entries[i] as [unknown, unknown];
-      const ek = this.encode(k, `${path}<key ${i}>`);
-      const ev = this.encode(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`);
+      const ek = isPlainScalar(k) ? k : this.encode(k, step(path, i, 'mapKey'));
+      const ev = isPlainScalar(v) ? v : this.encode(v, step(path, typeof k === 'string' ? k : i, 'mapGet'));
       if ((ek !== k || ev !== v) && out === undefined) {
         out = new Map(entries.slice(0, i));
         this.seen.set(m, out);
@@ -215,14 +271,14 @@ class Encoder {
     return out ?? m;
   }
 
-  private set(s: Set<unknown>, path: string): unknown {
+  private set(s: Set<unknown>, path: Path): unknown {
     let out: Set<unknown> | undefined = this.copyAll ? new Set() : undefined;
     this.seen.set(s, out ?? s);
     this.open.add(s);
     const items = [...s];
     for (let i = 0; i < items.length; i++) {
       const v = items[i];
-      const e = this.encode(v, `${path}<item ${i}>`);
+      const e = isPlainScalar(v) ? v : this.encode(v, step(path, i, 'setItem'));
       if (e !== v && out === undefined) {
         out = new Set(items.slice(0, i));
         this.seen.set(s, out);
@@ -233,7 +289,7 @@ class Encoder {
     return out ?? s;
   }
 
-  private object(obj: object, path: string): unknown {
+  private object(obj: object, path: Path): unknown {
     const proto = Object.getPrototypeOf(obj);
     const plain = proto === Object.prototype || proto === null;
     this.open.add(obj);
@@ -248,7 +304,7 @@ class Encoder {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i] as string;
       const v = src[k];
-      const e = this.encode(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
+      const e = isPlainScalar(v) ? v : this.encode(v, step(path, k, 'prop'));
       if (e !== v && out === undefined) {
         out = {};
         for (let j = 0; j < i; j++) out[keys[j] as string] = src[keys[j] as string];
