@@ -273,6 +273,12 @@ interface MapPlan {
  * tasks are submitted at the call, as Python's `map` does, not at the first `next()`: they run
  * even if the iteration starts late (or never), and the `timeout`, which counts from the call,
  * bounds work that has begun rather than a race against tasks submitted after the deadline.
+ *
+ * The input is pulled by a pump that runs beside the iteration: a result that is ready is
+ * yielded at once even while a slow async input keeps the pump waiting, and the deadline bounds
+ * waiting for input as it bounds waiting for results. What the pump meets (the input threw, an
+ * item cannot be sent, the pool was shut down) is thrown by the iteration once the results of
+ * the items before it have been yielded.
  */
 function mapTasks<T>(
   engine: Engine,
@@ -280,7 +286,7 @@ function mapTasks<T>(
   items: Iterable<T> | AsyncIterable<T>,
   plan: MapPlan,
 ): AsyncGenerator<unknown> {
-  const sync = !(Symbol.asyncIterator in (items as object));
+  const sync = typeof (items as Partial<AsyncIterable<T>>)[Symbol.asyncIterator] !== 'function';
   const source: Iterator<T> | AsyncIterator<T> = sync
     ? (items as Iterable<T>)[Symbol.iterator]()
     : (items as AsyncIterable<T>)[Symbol.asyncIterator]();
@@ -288,15 +294,25 @@ function mapTasks<T>(
   /** In input order; with `ordered: false`, `ready` lists them as they complete. */
   const inFlight: Future<unknown>[] = [];
   const ready: Future<unknown>[] = [];
+  /** Wakes the iteration: a task completed (`ordered: false`), or the pump made progress. */
   let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   let exhausted = false;
+  /** The iteration ended: the pump submits nothing more. */
+  let closed = false;
+  let pumping = false;
+  let failure: { error: unknown } | undefined;
 
   // A sync input is pulled without an await, so that the first tasks are submitted within the
   // call itself (a `shutdown()` right after it still runs them, as Python's).
   const fill = async (): Promise<void> => {
-    while (!exhausted && inFlight.length < plan.buffersize) {
+    while (!exhausted && !closed && inFlight.length < plan.buffersize) {
       const chunk: T[] = [];
-      while (chunk.length < plan.chunksize) {
+      while (chunk.length < plan.chunksize && !closed) {
         const r = sync ? (source as Iterator<T>).next() : await source.next();
         if (r.done) {
           exhausted = true;
@@ -304,7 +320,7 @@ function mapTasks<T>(
         }
         chunk.push(r.value);
       }
-      if (chunk.length === 0) break;
+      if (chunk.length === 0 || closed) break;
       // Python's map raises too when it submits more after shutdown (with a buffersize).
       if (engine.shut) throw new ThreadError('cannot schedule new futures after shutdown (ThreadPool.map)');
       const f = engine.submit(target, each ? [chunk] : chunk, NO_TRANSFER, plan.taskTimeout, undefined, each);
@@ -312,10 +328,29 @@ function mapTasks<T>(
       if (!plan.ordered) {
         f.addDoneCallback(() => {
           ready.push(f);
-          wake?.();
+          poke();
         });
       }
+      poke();
     }
+  };
+
+  /** Starts pulling more input, unless a pull runs, the input ended or it failed. */
+  const pump = (): void => {
+    if (pumping || exhausted || closed || failure !== undefined) return;
+    pumping = true;
+    fill().then(
+      () => {
+        pumping = false;
+        poke();
+      },
+      (error: unknown) => {
+        pumping = false;
+        exhausted = true;
+        failure = { error };
+        poke();
+      },
+    );
   };
 
   /** Awaits `p` until the iteration's deadline (then `TimeoutError`). */
@@ -335,31 +370,49 @@ function mapTasks<T>(
     }
   };
 
-  const first = fill();
-  // What it meets (the input threw, an item cannot be sent) is thrown by the iteration.
-  first.catch(() => {});
+  /** Waits (within the deadline) for the next `poke()`. */
+  const progress = (): Promise<void> => beforeDeadline(new Promise<void>((resolve) => (wake = resolve)));
+
+  pump();
   return iterate();
 
   async function* iterate(): AsyncGenerator<unknown> {
     try {
-      await first;
-      while (inFlight.length > 0) {
+      for (;;) {
         let f: Future<unknown>;
-        if (plan.ordered) f = inFlight.shift() as Future<unknown>;
-        else {
-          while (ready.length === 0) await beforeDeadline(new Promise<void>((resolve) => (wake = resolve)));
+        if (plan.ordered) {
+          if (inFlight.length === 0) {
+            if (failure !== undefined) throw failure.error;
+            if (exhausted && !pumping) return;
+            await progress();
+            continue;
+          }
+          f = inFlight[0] as Future<unknown>;
+        } else {
+          if (ready.length === 0) {
+            if (inFlight.length === 0 && failure !== undefined) throw failure.error;
+            if (inFlight.length === 0 && exhausted && !pumping) return;
+            await progress();
+            continue;
+          }
           f = ready.shift() as Future<unknown>;
-          inFlight.splice(inFlight.indexOf(f), 1);
         }
         const value = await beforeDeadline(f);
-        await fill();
+        inFlight.splice(inFlight.indexOf(f), 1);
+        pump();
         if (each) yield* value as unknown[];
         else yield value;
       }
     } finally {
-      // Leaving early (a break, an error, a timeout): the tasks not begun are cancelled.
+      // Leaving early (a break, an error, a timeout): the tasks not begun are cancelled, and the
+      // input is closed (not awaited while a pull of a slow input is still pending).
+      closed = true;
       for (const f of inFlight) f.cancel();
-      if (!exhausted) await (source as AsyncIterator<T>).return?.();
+      if (!exhausted) {
+        const r = (source as AsyncIterator<T>).return?.();
+        if (pumping) Promise.resolve(r).catch(() => {});
+        else await r;
+      }
     }
   }
 }

@@ -20,6 +20,8 @@
  * - `C_COLLECTED` (creator): slots whose outcome the creator has read: free again.
  * - `C_SLEEPING` (thread): 1 while the thread may be asleep on `C_SUBMIT`.
  * - `C_READY` (thread): 1 once started (and its initializer ran), -1 if it failed to.
+ * - `C_HALT` (creator): 1 while the creator decides whether to terminate the thread for the task
+ *   it runs: the thread begins no task meanwhile (it sleeps on the word until it is 0 again).
  *
  * Slot `n % RING` (`SLOT_WORDS` words from `slotAt`):
  * - `S_STATE`: `FREE` → `PENDING` (creator, before publishing) → `RUNNING` (the thread, by CAS,
@@ -52,6 +54,7 @@ export const C_DONE = 64;
 export const C_COLLECTED = 96;
 export const C_SLEEPING = 33;
 export const C_READY = 34;
+export const C_HALT = 35;
 
 /** Set in `C_SUBMIT` by a thread that retired. */
 export const RETIRED = 1 << 30;

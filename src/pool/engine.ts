@@ -4,7 +4,7 @@ import { BrokenPoolError, CancelledError, ThreadExitError, TimeoutError } from '
 import { longTimeout } from '../shared/clock.js';
 import { entryUrl } from '../shared/entries.js';
 import { hold, unhold } from '../shared/keepalive.js';
-import { runtime } from '../shared/runtime.js';
+import { H_POOL_SEQ, runtime } from '../shared/runtime.js';
 import { Thread } from '../thread/thread.js';
 import { decode, discardEncoded, type Encoded, encode, findUncloneable, uncloneableError } from '../wire/codec.js';
 import type { Transferable } from '../wire/move.js';
@@ -13,6 +13,7 @@ import { Future, type TaskControl } from '../futures/future.js';
 import {
   C_COLLECTED,
   C_DONE,
+  C_HALT,
   C_READY,
   C_SLEEPING,
   C_SUBMIT,
@@ -84,7 +85,7 @@ class Task implements TaskControl {
     readonly engine: Engine,
     readonly targetId: number,
     readonly args: unknown[],
-    readonly transfer: Transferable[],
+    public transfer: Transferable[],
     readonly timeout: number,
     readonly each: boolean,
   ) {
@@ -134,6 +135,25 @@ class PoolThread {
     return out;
   }
 
+  /**
+   * Takes back the tasks at the end of its ring that it has not begun (each withdrawn by the CAS
+   * from PENDING that the thread's begin would lose), newest first; stops at the first it began.
+   * It skips the withdrawn slots when it gets to them.
+   */
+  withdrawPending(): Task[] {
+    const out: Task[] = [];
+    for (let n = this.submitted; n !== this.collected; ) {
+      n = (n - 1) & COUNT_MASK;
+      const t = this.#slots[n & (RING - 1)];
+      if (t === undefined) continue; // withdrawn, or cancelled and taken already
+      if (t.encoded !== undefined) break; // its arguments were posted to this thread
+      if (Atomics.compareExchange(this.ch, slotAt(n) + S_STATE, PENDING, CANCELLED) !== PENDING) break;
+      this.takeTask(n);
+      out.push(t);
+    }
+    return out;
+  }
+
   /** The tasks still in its ring, oldest first. */
   pending(): Task[] {
     const out: Task[] = [];
@@ -172,8 +192,6 @@ class PoolThread {
 const RING_MAX = RING - 1;
 /** How much queued work (µs) a thread is handed ahead, to size `depth`. */
 const AHEAD_US = 500;
-
-let poolSeq = 0;
 
 /**
  * The pools this thread created and did not shut down, by weak reference: the thread's bootstrap
@@ -214,7 +232,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.options = options;
-    this.prefix = options.threadNamePrefix || `ThreadPoolExecutor-${poolSeq++}`;
+    this.prefix = options.threadNamePrefix || `ThreadPoolExecutor-${Atomics.add(runtime().i32, H_POOL_SEQ, 1)}`;
     const p = this.#pool;
     p[P_MIN] = options.minThreads;
     p[P_IDLE_MS] = Math.min(options.idleTimeout, 0x7fff_ffff);
@@ -325,12 +343,26 @@ export class Engine {
 
   /**
    * For a task that waits in the queue: what only structured clone knows it cannot carry (a
-   * socket) must fail at `submit` too, not later. (A task handed over at once was posted: that
-   * did the check.) Transferred ports cannot be tried without moving them: they are posted as is.
+   * socket) must fail at `submit` too, not later (a task handed over at once was posted: that did
+   * the check). With a transfer list, the arguments are cloned now with it, which checks the list
+   * and moves the buffers out of the caller's hands at the call, as a task handed over at once
+   * does; the clone waits in the queue with them.
    */
   #checkCloneable(t: Task): void {
     const e = t.encoded as Encoded;
-    if (t.transfer.some((x) => !(x instanceof ArrayBuffer)) || findUncloneable(e.v, 'args') === undefined) return;
+    if (t.transfer.length > 0) {
+      let moved: unknown[];
+      try {
+        moved = structuredClone([e.v, ...t.transfer], { transfer: t.transfer }) as unknown[];
+      } catch (cause) {
+        this.#drop(t);
+        throw uncloneableError(e.v, 'args', cause);
+      }
+      e.v = moved[0];
+      t.transfer = moved.slice(1) as Transferable[];
+      return;
+    }
+    if (findUncloneable(e.v, 'args') === undefined) return;
     this.#drop(t);
     throw uncloneableError(e.v, 'args', new TypeError('could not be cloned'));
   }
@@ -390,7 +422,10 @@ export class Engine {
   #dispatch(): void {
     while (this.#queueHead < this.#queue.length && this.#broken === undefined) {
       const t = this.#queue[this.#queueHead] as Task;
-      const w = this.#pick();
+      // A task whose arguments travel on the port goes only to an idle thread: what waits in a
+      // ring may be taken back (`#rebalance`) or re-queued when its thread dies, and a posted
+      // message (with its transferred buffers) cannot follow it.
+      const w = this.#pick(t.encoded !== undefined);
       if (w === undefined) break;
       this.#queue[this.#queueHead++] = undefined as unknown as Task;
       if (!this.#handOver(t, w)) continue;
@@ -399,19 +434,51 @@ export class Engine {
       this.#queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
     }
+    if (this.#queueHead === this.#queue.length) this.#rebalance();
     this.#wakeRoomWaiters();
   }
 
-  /** The thread the next task goes to: an idle one, else a new one, else the least loaded with room. */
-  #pick(): PoolThread | undefined {
+  /**
+   * Nothing queued, yet a thread is idle while another still holds tasks it has not begun behind
+   * the one it runs (which may run long, or wait for one of them: Python's pool runs queued work
+   * on any free thread). Those tasks are taken back and handed out again, in their order.
+   */
+  #rebalance(): void {
+    let idle = false;
+    for (const w of this.#threads) if (!w.gone && w.killedFor === undefined && w.load === 0) idle = true;
+    if (!idle) return;
+    const back: Task[] = [];
+    for (const w of this.#threads) {
+      if (w.gone || w.load < 2) continue;
+      for (const t of w.withdrawPending()) {
+        t.worker = undefined;
+        t.cancelTimer?.();
+        t.cancelTimer = undefined;
+        back.push(t);
+      }
+    }
+    if (back.length === 0) return;
+    // Oldest first: each list came newest first.
+    this.#queue.splice(this.#queueHead, 0, ...back.reverse());
+    this.#dispatch();
+  }
+
+  /**
+   * The thread the next task goes to: an idle one, else a new one, else (unless `idleOnly`) the
+   * least loaded with room.
+   */
+  #pick(idleOnly: boolean): PoolThread | undefined {
     let best: PoolThread | undefined;
+    let usable = 0;
     for (const w of this.#threads) {
       if (w.gone || w.killedFor !== undefined) continue;
       if (w.load === 0) return w;
+      usable++;
       if (best === undefined || w.load < best.load) best = w;
     }
     // Shut down or not: a queued task needs a thread (a thread may have died since shutdown()).
-    if (this.#threads.length < this.options.maxThreads) {
+    // One being terminated counts no more: its replacement need not wait for its exit.
+    if (usable < this.options.maxThreads) {
       try {
         return this.#startThread();
       } catch (e) {
@@ -419,11 +486,11 @@ export class Engine {
         return undefined;
       }
     }
-    if (best !== undefined && best.load < this.#depth()) return best;
+    if (best !== undefined && !idleOnly && best.load < this.#depth()) return best;
     // No room: take in what the threads finished meanwhile, which frees their slots (the
     // futures are settled by the completion loop). A long synchronous run of submit() calls
     // thereby keeps every thread fed.
-    if (best !== undefined && this.#collect()) return this.#pick();
+    if (best !== undefined && this.#collect()) return this.#pick(idleOnly);
     return undefined;
   }
 
@@ -677,9 +744,8 @@ export class Engine {
       this.#settleCancelled(t, reason);
       return true;
     }
-    if (!force || Atomics.load(w.ch, at + S_STATE) !== RUNNING) return false;
-    this.#kill(w, t, reason);
-    return true;
+    if (!force) return false;
+    return this.#kill(w, t, reason);
   }
 
   #settleCancelled(t: Task, reason: unknown): void {
@@ -692,9 +758,21 @@ export class Engine {
     this.#wakeRoomWaiters();
   }
 
-  /** Terminates `w`, whose running task `t` then settles with `error`. */
-  #kill(w: PoolThread, t: Task, error: unknown): void {
-    if (w.killedFor !== undefined) return;
+  /**
+   * Terminates `w`, whose running task `t` then settles with `error`. False if `t` is no longer
+   * running: it finished meanwhile, and the thread lives on. The thread is first told to begin
+   * no other task (`C_HALT`), then `t` is looked at again: a task that was still running then
+   * can only be followed by a task the thread will not begin, so the kill never takes down a
+   * task that began after the decision.
+   */
+  #kill(w: PoolThread, t: Task, error: unknown): boolean {
+    if (w.killedFor !== undefined) return w.killedFor.n === t.n;
+    Atomics.store(w.ch, C_HALT, 1);
+    if (Atomics.load(w.ch, slotAt(t.n) + S_STATE) !== RUNNING) {
+      Atomics.store(w.ch, C_HALT, 0);
+      Atomics.notify(w.ch, C_HALT);
+      return false;
+    }
     w.killedFor = { n: t.n, error };
     if (error instanceof CancelledError) {
       t.future._cancelled();
@@ -704,6 +782,7 @@ export class Engine {
       w.takeTask(t.n);
     }
     void w.thread.terminate();
+    return true;
   }
 
   /** A thread ended: retired, or died. */

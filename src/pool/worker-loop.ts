@@ -15,6 +15,7 @@ import type { Transferable } from '../wire/move.js';
 import { explainOuterReference, loadTarget, type TargetDescriptor } from '../wire/target.js';
 import {
   C_DONE,
+  C_HALT,
   C_READY,
   C_SLEEPING,
   C_SUBMIT,
@@ -146,6 +147,9 @@ export async function poolWorker(a: PoolThreadArgs): Promise<void> {
   for (;;) {
     const submit = Atomics.load(ch, C_SUBMIT);
     if (taken !== (submit & COUNT_MASK)) {
+      // The creator may be about to terminate this thread for the task it just ran: begin
+      // nothing until it has decided (it clears the word if the task ended in time).
+      while (Atomics.load(ch, C_HALT) !== 0) Atomics.wait(ch, C_HALT, 1, SLICE_MS);
       const at = slotAt(taken);
       taken = (taken + 1) & COUNT_MASK;
       // Begin it, unless the creator cancelled it first (one CAS decides).

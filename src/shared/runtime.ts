@@ -17,6 +17,7 @@
  * Header words, all updated with Atomics:
  * - `H_NEXT_IDENT`: the next thread ident to hand out (main is 1). Written by `Thread.start()`.
  * - `H_NAME_SEQ`: the `N` of default names `Thread-N`, counting across the process.
+ * - `H_POOL_SEQ`: the same for the pools' `ThreadPoolExecutor-N`.
  * - `H_NODE_LOCK`, `H_NODE_LOCK_WAITERS`, `H_NODE_FREE`, `H_NODE_BUMP`, `H_NODE_SWEPT`,
  *   `H_NODE_JLEN` and the journal from `H_NODE_JOURNAL` to the end of the header: the park-node
  *   allocator (`nodes.ts`).
@@ -65,6 +66,8 @@ export const H_NODE_JLEN = 13;
 export const H_DIAG_SEQ = 14;
 /** Set by the deadlock watchdog in `abort` mode: the exit code the main thread must exit with. */
 export const H_EXIT_CODE = 15;
+/** The last number given to a pool's default name, `ThreadPoolExecutor-N`, across the process. */
+export const H_POOL_SEQ = 16;
 /** The park-node allocator's journal: `H_NODE_JOURNAL_MAX` pairs `[word index, value]` (`nodes.ts`). */
 export const H_NODE_JOURNAL = 64;
 export const H_NODE_JOURNAL_MAX = (HEADER_WORDS - H_NODE_JOURNAL) / 2;
