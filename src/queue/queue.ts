@@ -207,6 +207,8 @@ abstract class QueueBase<T> extends SharedPrimitive {
   readonly _refs: Int32Array;
   /** What the finalizer watches in this queue's place (see `finalizer`). */
   readonly #token = {};
+  /** Whether `#token` is registered with the finalizer (see `#watch`). */
+  #watched = false;
 
   protected constructor(
     kind: number,
@@ -221,11 +223,29 @@ abstract class QueueBase<T> extends SharedPrimitive {
     this._store = new QueueStore(this._i32.buffer as SharedArrayBuffer, uidOf(this._i32));
     this.#bothEnds = this._store.bothEnds;
     this.#small = this._store.kind !== PRIORITY;
+    // A revived queue holds a reference (taken over from its transit) that its collection gives
+    // back; a new one needs watching only once it holds buffers or is shared.
+    if (refs !== undefined) this.#watch();
+    else this._store.onHold = () => this.#watch();
+  }
+
+  /**
+   * Registers the queue with the finalizer, which gives back its reference when it is collected
+   * (and, with the last one, the buffers held for it). Done only once there is something to give
+   * back: a queue that never held a buffer nor left this thread has nothing to release, and a
+   * registration keeps what it holds alive until a full collection (see `finalizer`), which let
+   * a loop that creates and drops empty queues pile up half a KiB for each.
+   */
+  #watch(): void {
+    if (this.#watched) return;
+    this.#watched = true;
+    this._store.onHold = undefined;
     finalizer.register(this.#token, { refs: this._refs, owner: this._store.owner });
   }
 
   /** @internal Sent to another thread: one more reference in transit, which its revival takes over. */
   override [SHARE](): ShareDescriptor {
+    this.#watch();
     Atomics.add(this._refs, 0, 1);
     return super[SHARE]();
   }
@@ -306,8 +326,9 @@ abstract class QueueBase<T> extends SharedPrimitive {
       key = keyOf(item);
       if (img.tag === T_REC) img.key = encodeKey(key);
     }
-    const sabIds = img.sabs.length === 0 ? NO_IDS : holdSabs(img.sabs, this._store.owner);
-    return { img, sabIds, key };
+    if (img.sabs.length === 0) return { img, sabIds: NO_IDS, key };
+    this.#watch();
+    return { img, sabIds: holdSabs(img.sabs, this._store.owner), key };
   }
 
   /**

@@ -279,6 +279,8 @@ export class QueueStore {
   readonly kind: number;
   /** The supervisor holds this queue's chunks and item buffers under this owner id. */
   readonly owner: number;
+  /** Called before the first buffer is held for the queue (the queue then watches for its end). */
+  onHold: (() => void) | undefined;
   readonly #f64: Float64Array;
   readonly #u16: Uint16Array;
   /** Buffers of the current index and chunk (and the last one read), by id. */
@@ -406,6 +408,7 @@ export class QueueStore {
 
   #newBuffer(bytes: number): number {
     const sab = new SharedArrayBuffer(bytes);
+    this.onHold?.();
     const id = holdSabs([sab], this.owner)[0] as number;
     this.#remember(id, sab);
     return id;

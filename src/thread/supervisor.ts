@@ -19,10 +19,9 @@
  * When a thread's port closes (it died, however), its status is marked, and what a `start()` it
  * did not finish left in the arena is swept (`sweepOrphans`).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { MessageChannel, type MessagePort, type Worker, workerData } from 'node:worker_threads';
 import { entryUrl } from '../shared/entries.js';
+import { collectGarbage } from '../shared/gc.js';
 import { writeSync } from 'node:fs';
 import { DeadlockWatch, formatThreadDump } from '../diagnostics/index.js';
 import { endThread, H_EXIT_CODE, installRuntime, isRunning, State, sweepOrphans } from '../shared/runtime.js';
@@ -139,33 +138,19 @@ function drop(id: number, n: number): void {
  * A buffer this thread no longer references is freed only when this thread's isolate collects
  * its object, and an isolate that allocates nothing (this one, mostly idle) may never collect:
  * a drained queue's chunks would stay in memory. So a garbage collection is asked for a little
- * after buffers were let go (sooner when they were big). `gc` is taken from a context made while
- * `--expose-gc` is briefly on; the flag is turned off again at once, so no thread sees a `gc`.
+ * after buffers were let go (sooner when they were big), with `shared/gc.ts`.
  */
-const collect = ((): (() => void) | undefined => {
-  // Started with --expose-gc (a V8 flag, so every isolate has it): use it, and leave the flag be.
-  const own = (globalThis as { gc?: () => void }).gc;
-  if (typeof own === 'function') return own;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    setFlagsFromString('--no-expose-gc');
-    return typeof gc === 'function' ? gc : undefined;
-  } catch {
-    return undefined;
-  }
-})();
 let released = 0;
 let reclaim: ReturnType<typeof setTimeout> | undefined;
 
 function reclaimSoon(bytes: number): void {
   released += bytes;
-  if (collect === undefined || reclaim !== undefined) return;
+  if (reclaim !== undefined) return;
   reclaim = setTimeout(
     () => {
       reclaim = undefined;
       released = 0;
-      collect();
+      collectGarbage();
     },
     released >= 1 << 20 ? 50 : 1000,
   );

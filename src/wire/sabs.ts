@@ -11,6 +11,7 @@
  *   other thread is blocked.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
+import { collectGarbage } from '../shared/gc.js';
 import { H_SAB_SEQ, replyIndex, runtime } from '../shared/runtime.js';
 import { supervisorPort } from '../shared/supervisor-client.js';
 
@@ -22,6 +23,30 @@ const idOf = new WeakMap<SharedArrayBuffer, number>();
 const forget = new FinalizationRegistry<number>((id) => {
   if (byId.get(id)?.deref() === undefined) byId.delete(id);
 });
+
+/**
+ * Bytes this thread had the supervisor hold for queues, less those it dropped, since its last
+ * collection. A queue dropped with items in it lets its buffers go only from a finalizer, which
+ * runs after a full collection of this thread's heap; V8 starts one when its heap grows, but
+ * these buffers are outside it, so a loop that drops queues with items pinned gigabytes. Past
+ * `PRESSURE_BYTES` of growth, a collection is asked for (once per step of that size: the cost of
+ * collecting a small heap, against that much memory allocated).
+ */
+let pressure = 0;
+const PRESSURE_BYTES = 128 << 20;
+let collecting = false;
+
+function addPressure(bytes: number): void {
+  pressure += bytes;
+  if (pressure < PRESSURE_BYTES || collecting) return;
+  collecting = true;
+  // After the current call (a put), when the finalizers it lets run can be called too.
+  setImmediate(() => {
+    collecting = false;
+    pressure = 0;
+    collectGarbage();
+  });
+}
 
 /**
  * Registers buffers with the supervisor, one reference each; returns their ids. `owner` (a
@@ -40,13 +65,16 @@ export function holdSabs(sabs: readonly SharedArrayBuffer[], owner = 0): number[
       forget.register(sab, id);
     }
     port.postMessage({ op: 'hold', id, sab, owner });
+    if (owner !== 0) addPressure(sab.byteLength);
     return id;
   });
 }
 
 /** Releases one reference for each id (of the same `owner` as the hold). */
 export function dropSabs(ids: readonly number[], owner = 0): void {
-  if (ids.length > 0) supervisorPort().postMessage({ op: 'drop', ids, owner });
+  if (ids.length === 0) return;
+  supervisorPort().postMessage({ op: 'drop', ids, owner });
+  if (owner !== 0) for (const id of ids) pressure -= byId.get(id)?.deref()?.byteLength ?? 0;
 }
 
 /** Releases every reference `owner` still has (a queue dropped with items in it). */
