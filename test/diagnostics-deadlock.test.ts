@@ -287,11 +287,28 @@ function inThisProcess(): void {
       }
     });
 
-    test('validates its options', () => {
-      assert.throws(() => watchDeadlocks({ intervalMs: 0 }), TypeError);
-      assert.throws(() => watchDeadlocks({ intervalMs: Number.NaN }), TypeError);
+    test('validates its options: a wrong value is a RangeError, a wrong type a TypeError (SPEC conventions)', () => {
+      for (const intervalMs of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY, 1e12, 2 ** 31]) {
+        assert.throws(
+          () => watchDeadlocks({ intervalMs }),
+          (e: unknown) =>
+            e instanceof RangeError && /Expected `intervalMs` to be a positive number of milliseconds/.test(e.message),
+          `intervalMs ${intervalMs}`,
+        );
+      }
+      for (const intervalMs of ['100', null, 100n, {}]) {
+        assert.throws(
+          () => watchDeadlocks({ intervalMs: intervalMs as unknown as number }),
+          (e: unknown) => e instanceof TypeError && /Expected `intervalMs` to be a number/.test(e.message),
+          `intervalMs ${String(intervalMs)}`,
+        );
+      }
+      assert.throws(() => watchDeadlocks({ all: 'yes' as unknown as boolean }), /Expected `all` to be a boolean/);
+      assert.throws(() => watchDeadlocks({ all: 1 as unknown as boolean }), TypeError);
       assert.throws(() => watchDeadlocks({ onDeadlock: 'log' as unknown as () => void }), TypeError);
       assert.throws(() => watchDeadlocks(42 as unknown as undefined), TypeError);
+      // The edges a timer takes are accepted.
+      for (const intervalMs of [0.5, 2 ** 31 - 1]) watchDeadlocks({ intervalMs, all: false }).stop();
     });
   });
 
