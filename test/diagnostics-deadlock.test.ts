@@ -468,6 +468,15 @@ function inChildProcesses(): void {
       });
     }
 
+    test('watchDeadlocks() in a thread: its default report reaches stderr while the main thread is blocked', async () => {
+      const r = await runProgram('watch-in-thread', '');
+      assert.equal(r.code, 0, explain(r));
+      const report = r.stderr.indexOf('Found one threadkit deadlock:');
+      assert.ok(report >= 0, explain(r));
+      assert.equal(r.stderr.match(/^Found one threadkit deadlock:$/gm)?.length, 1, explain(r));
+      assert.ok(report < r.stderr.indexOf('program: main thread unblocked'), `written at once: ${explain(r)}`);
+    });
+
     for (const scenario of ['two-locks', 'three-locks', 'rlocks', 'condition']) {
       test(`abort: ${scenario} ends the process with exit code 3, within a second`, async () => {
         const r = await runProgram(scenario, 'abort');

@@ -437,16 +437,22 @@ export function watchDeadlocks(options?: {
       argumentCheck('intervalMs', 'a positive number of milliseconds, at most 2**31 - 1', intervalMs),
     );
   }
-  const onDeadlock: unknown =
-    o.onDeadlock === undefined
-      ? (d: Deadlock[]) => process.stderr.write(`${d.map((x) => x.description).join('\n\n')}\n`)
-      : o.onDeadlock;
+  const onDeadlock: unknown = o.onDeadlock === undefined ? writeReport : o.onDeadlock;
   if (typeof onDeadlock !== 'function') {
     throw argTypeError(argumentCheck('onDeadlock', 'a function', o.onDeadlock));
   }
   const all = boolOf(o.all, 'all', false);
   const stop = new DeadlockWatch(all).every(intervalMs, false, onDeadlock as (deadlocks: Deadlock[]) => void);
   return { stop };
+}
+
+/**
+ * The default `onDeadlock`: the reports on stderr, synchronously. Not `process.stderr.write`: in
+ * a Worker that hands the text to the main thread's event loop to print, and a deadlock report is
+ * most needed exactly when the main thread is blocked (it would show only once it is not).
+ */
+function writeReport(deadlocks: Deadlock[]): void {
+  writeSync(2, `${deadlocks.map((d) => d.description).join('\n\n')}\n`);
 }
 
 // ---- a thread dump on a signal (THREADKIT_DUMP_SIGNAL=SIGUSR2) ------------------------------
