@@ -1,7 +1,8 @@
 /**
  * The `threadkit` command (dist/cli.js): help, usage errors and exit codes for both commands,
  * `demo --quick` end to end with its self-checks, `demo --json`, and the argument handling of
- * `bench` (never its speed: figures are measured by `npm run bench`, not here).
+ * `bench` and its output, on scenarios that are skipped at once (never its speed: figures are
+ * measured by `npm run bench`, not here).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -200,6 +201,27 @@ describe('threadkit bench: arguments (no measuring)', () => {
       assert.match(r.stderr, /Run 'threadkit bench --help' for usage/);
     });
   }
+
+  test('--json: stdout is the JSON document alone, even when a scenario is skipped for a setting', async () => {
+    // before-after needs THREADKIT_BENCH_BEFORE: unset, it is skipped at once (nothing measured).
+    const r = await threadkit(['bench', '--quick', '--json', '--only', 'before-after'], {
+      env: { THREADKIT_BENCH_BEFORE: undefined },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(
+      doc.scenarios.map((s: { name: string }) => s.name),
+      ['before-after'],
+    );
+    assert.match(doc.scenarios[0].skipped, /set THREADKIT_BENCH_BEFORE/);
+    assert.match(r.stderr, /before-after skipped/);
+
+    const plain = await threadkit(['bench', '--quick', '--only', 'before-after'], {
+      env: { THREADKIT_BENCH_BEFORE: undefined },
+    });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /before-after: skipped, set THREADKIT_BENCH_BEFORE/);
+  });
 
   test('missing peers: says how to install them and runs what it can', async () => {
     // tinybench missing: `uncontended` is skipped at once, so nothing is measured here.

@@ -15,7 +15,7 @@ import { detectMode, Output, ratioChart } from './output.js';
 
 /** What bench/lib/harness.mjs exports (it is JavaScript; these are the parts used here). */
 interface Harness {
-  scenarios: { name: string; issue: number; requires?: string[] }[];
+  scenarios: { name: string; issue: number; requires?: string[]; unavailable?: () => string | undefined }[];
   OPTIONAL: Record<string, { range: string; for: string }>;
   missingPeers(): string[];
   installCommand(names?: string[]): string;
