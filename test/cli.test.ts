@@ -79,6 +79,10 @@ describe('threadkit demo: arguments', () => {
     [['--bogus'], /unknown option '--bogus'/],
     [['--chapter', '5'], /--chapter expects a whole number from 1 to 4, got '5'/],
     [['--chapter', '1,x'], /--chapter expects a whole number from 1 to 4, got 'x'/],
+    // An empty list is not "no filter": that would run every chapter.
+    [['--chapter', ''], /--chapter expects a chapter number \(or several, comma-separated\), got ''/],
+    [['--chapter', ','], /--chapter expects a chapter number \(or several, comma-separated\), got ','/],
+    [['--chapter', '1,,2'], /--chapter expects a chapter number .*, got '1,,2'/],
     [['--threads', '0'], /--threads expects a whole number from 1 to 64, got '0'/],
     [['--threads', '2.5'], /--threads expects a whole number/],
     [['--threads'], /option '--threads' needs a value/],
@@ -191,6 +195,10 @@ describe('threadkit bench: arguments (no measuring)', () => {
     [['--fast'], /unknown option '--fast'/],
     [['--only'], /option '--only' needs a value/],
     [['--markdown', ''], /--markdown expects a file name/],
+    // An empty list is not "no filter": that would run every scenario.
+    [['--only', ''], /--only expects a scenario name \(or several, comma-separated\), got ''/],
+    [['--only', ','], /--only expects a scenario name \(or several, comma-separated\), got ','/],
+    [['--only', 'handoff', '--only', ' '], /--only expects a scenario name .*, got ' '/],
     [['pool'], /unexpected argument 'pool'/],
   ] as const) {
     test(`bench ${args.join(' ')}: usage error, exit 2, nothing measured`, async () => {

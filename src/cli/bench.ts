@@ -97,9 +97,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   if (values.markdown !== undefined && values.markdown.trim() === '') {
     throw new UsageError('threadkit bench: --markdown expects a file name');
   }
+  const only = listOption('threadkit bench', 'only', 'a scenario name', values.only);
   const harness = await loadHarness();
   const names = harness.scenarios.map((s) => s.name);
-  const only = listOption(values.only);
   const unknown = only.filter((n) => !names.includes(n));
   if (unknown.length > 0) {
     throw new UsageError(
