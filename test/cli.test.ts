@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { CLI, ESCAPE, run, threadkit } from './helpers-cli.js';
 
@@ -199,6 +200,12 @@ describe('threadkit bench: arguments (no measuring)', () => {
     [['--only', ''], /--only expects a scenario name \(or several, comma-separated\), got ''/],
     [['--only', ','], /--only expects a scenario name \(or several, comma-separated\), got ','/],
     [['--only', 'handoff', '--only', ' '], /--only expects a scenario name .*, got ' '/],
+    // Found before the run, not after it (a full run takes minutes).
+    [
+      ['--only', 'before-after', '--markdown', '/nonexistent/dir/x.md'],
+      /--markdown \/nonexistent\/dir\/x\.md: the directory \/nonexistent\/dir does not exist/,
+    ],
+    [['--only', 'before-after', '--markdown', tmpdir()], /--markdown .*: is a directory/],
     [['pool'], /unexpected argument 'pool'/],
   ] as const) {
     test(`bench ${args.join(' ')}: usage error, exit 2, nothing measured`, async () => {
