@@ -1,10 +1,12 @@
 /**
  * The `threadkit` command (dist/cli.js): help, usage errors and exit codes for both commands,
  * `demo --quick` end to end with its self-checks, `demo --json`, and the argument handling of
- * `bench` (never its speed: figures are measured by `npm run bench`, not here).
+ * `bench` and its output, on scenarios that are skipped at once (never its speed: figures are
+ * measured by `npm run bench`, not here).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { CLI, ESCAPE, run, threadkit } from './helpers-cli.js';
 
@@ -78,6 +80,10 @@ describe('threadkit demo: arguments', () => {
     [['--bogus'], /unknown option '--bogus'/],
     [['--chapter', '5'], /--chapter expects a whole number from 1 to 4, got '5'/],
     [['--chapter', '1,x'], /--chapter expects a whole number from 1 to 4, got 'x'/],
+    // An empty list is not "no filter": that would run every chapter.
+    [['--chapter', ''], /--chapter expects a chapter number \(or several, comma-separated\), got ''/],
+    [['--chapter', ','], /--chapter expects a chapter number \(or several, comma-separated\), got ','/],
+    [['--chapter', '1,,2'], /--chapter expects a chapter number .*, got '1,,2'/],
     [['--threads', '0'], /--threads expects a whole number from 1 to 64, got '0'/],
     [['--threads', '2.5'], /--threads expects a whole number/],
     [['--threads'], /option '--threads' needs a value/],
@@ -190,6 +196,16 @@ describe('threadkit bench: arguments (no measuring)', () => {
     [['--fast'], /unknown option '--fast'/],
     [['--only'], /option '--only' needs a value/],
     [['--markdown', ''], /--markdown expects a file name/],
+    // An empty list is not "no filter": that would run every scenario.
+    [['--only', ''], /--only expects a scenario name \(or several, comma-separated\), got ''/],
+    [['--only', ','], /--only expects a scenario name \(or several, comma-separated\), got ','/],
+    [['--only', 'handoff', '--only', ' '], /--only expects a scenario name .*, got ' '/],
+    // Found before the run, not after it (a full run takes minutes).
+    [
+      ['--only', 'before-after', '--markdown', '/nonexistent/dir/x.md'],
+      /--markdown \/nonexistent\/dir\/x\.md: the directory \/nonexistent\/dir does not exist/,
+    ],
+    [['--only', 'before-after', '--markdown', tmpdir()], /--markdown .*: is a directory/],
     [['pool'], /unexpected argument 'pool'/],
   ] as const) {
     test(`bench ${args.join(' ')}: usage error, exit 2, nothing measured`, async () => {
@@ -200,6 +216,27 @@ describe('threadkit bench: arguments (no measuring)', () => {
       assert.match(r.stderr, /Run 'threadkit bench --help' for usage/);
     });
   }
+
+  test('--json: stdout is the JSON document alone, even when a scenario is skipped for a setting', async () => {
+    // before-after needs THREADKIT_BENCH_BEFORE: unset, it is skipped at once (nothing measured).
+    const r = await threadkit(['bench', '--quick', '--json', '--only', 'before-after'], {
+      env: { THREADKIT_BENCH_BEFORE: undefined },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(
+      doc.scenarios.map((s: { name: string }) => s.name),
+      ['before-after'],
+    );
+    assert.match(doc.scenarios[0].skipped, /set THREADKIT_BENCH_BEFORE/);
+    assert.match(r.stderr, /before-after skipped/);
+
+    const plain = await threadkit(['bench', '--quick', '--only', 'before-after'], {
+      env: { THREADKIT_BENCH_BEFORE: undefined },
+    });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /before-after: skipped, set THREADKIT_BENCH_BEFORE/);
+  });
 
   test('missing peers: says how to install them and runs what it can', async () => {
     // tinybench missing: `uncontended` is skipped at once, so nothing is measured here.

@@ -287,11 +287,28 @@ function inThisProcess(): void {
       }
     });
 
-    test('validates its options', () => {
-      assert.throws(() => watchDeadlocks({ intervalMs: 0 }), TypeError);
-      assert.throws(() => watchDeadlocks({ intervalMs: Number.NaN }), TypeError);
+    test('validates its options: a wrong value is a RangeError, a wrong type a TypeError (SPEC conventions)', () => {
+      for (const intervalMs of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY, 1e12, 2 ** 31]) {
+        assert.throws(
+          () => watchDeadlocks({ intervalMs }),
+          (e: unknown) =>
+            e instanceof RangeError && /Expected `intervalMs` to be a positive number of milliseconds/.test(e.message),
+          `intervalMs ${intervalMs}`,
+        );
+      }
+      for (const intervalMs of ['100', null, 100n, {}]) {
+        assert.throws(
+          () => watchDeadlocks({ intervalMs: intervalMs as unknown as number }),
+          (e: unknown) => e instanceof TypeError && /Expected `intervalMs` to be a number/.test(e.message),
+          `intervalMs ${String(intervalMs)}`,
+        );
+      }
+      assert.throws(() => watchDeadlocks({ all: 'yes' as unknown as boolean }), /Expected `all` to be a boolean/);
+      assert.throws(() => watchDeadlocks({ all: 1 as unknown as boolean }), TypeError);
       assert.throws(() => watchDeadlocks({ onDeadlock: 'log' as unknown as () => void }), TypeError);
       assert.throws(() => watchDeadlocks(42 as unknown as undefined), TypeError);
+      // The edges a timer takes are accepted.
+      for (const intervalMs of [0.5, 2 ** 31 - 1]) watchDeadlocks({ intervalMs, all: false }).stop();
     });
   });
 
@@ -450,6 +467,15 @@ function inChildProcesses(): void {
         assert.doesNotMatch(r.stderr, /threadkit: /, explain(r));
       });
     }
+
+    test('watchDeadlocks() in a thread: its default report reaches stderr while the main thread is blocked', async () => {
+      const r = await runProgram('watch-in-thread', '');
+      assert.equal(r.code, 0, explain(r));
+      const report = r.stderr.indexOf('Found one threadkit deadlock:');
+      assert.ok(report >= 0, explain(r));
+      assert.equal(r.stderr.match(/^Found one threadkit deadlock:$/gm)?.length, 1, explain(r));
+      assert.ok(report < r.stderr.indexOf('program: main thread unblocked'), `written at once: ${explain(r)}`);
+    });
 
     for (const scenario of ['two-locks', 'three-locks', 'rlocks', 'condition']) {
       test(`abort: ${scenario} ends the process with exit code 3, within a second`, async () => {

@@ -7,7 +7,7 @@
  * kind, id, operation, form, owner, timeout, signal, and a stack naming the call site. It goes
  * away when the wait ends: by a wake, a timeout, an abort, or the thread's termination. A thread
  * with many Promise-form waits lists 16 of them and counts the rest; short waits (< 5 ms) are
- * never recorded.
+ * never recorded; the ESM and CommonJS builds loaded in one thread share its record slots.
  *
  * The waits themselves are in `fixtures/diagnostics/waits.mjs`, one named function per kind (the
  * recorded stack must name it). The "holder" thread makes each wait block, looks at the dump from
@@ -31,6 +31,7 @@ import {
   type ThreadDump,
   type WaitInfo,
 } from 'threadkit';
+import { run } from './helpers-cli.js';
 
 after(() => {
   // Every test terminates what it started: the process must end by itself.
@@ -585,5 +586,47 @@ describe('many Promise-form waits, and the dump’s other fields', () => {
     assert.equal(ev.waitSync({ timeout: 30 }), false);
     assert.notEqual(diagWord(ev), 0, 'a wait of 30 ms was');
     lock.release();
+  });
+
+  test('the ESM and CommonJS builds loaded in one thread: Promise-form waits through each get slots of their own', async () => {
+    // A child process: this one runs the sources under tsx, not the two built copies a program
+    // gets when it imports threadkit and a CommonJS dependency of it requires it.
+    const program = `
+      import { createRequire } from 'node:module';
+      import * as esm from 'threadkit';
+      const cjs = createRequire(import.meta.url)('threadkit');
+      if (esm.Event === cjs.Event) throw new Error('one copy of the package, not two');
+      const e1 = new esm.Event();
+      const e2 = new cjs.Event();
+      const w1 = e1.wait({ timeout: 20000 });
+      const w2 = e2.wait({ timeout: 20000 });
+      const main = () => esm.dumpThreads().find((t) => t.ident === esm.getIdent());
+      const waits = () => main().waits.map((w) => w.kind + '#' + w.id + ' ' + w.form);
+      const end = performance.now() + 5000;
+      while (main().waits.length < 2 && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+      const both = waits();
+      e2.set();
+      await w2;
+      const afterCjs = waits();
+      e1.set();
+      await w1;
+      console.log(JSON.stringify({ both, afterCjs, afterBoth: waits(), more: main().moreWaits }));
+    `;
+    const r = await run(['--input-type=module', '-e', program], { timeout: DEADLINE });
+    assert.equal(r.code, 0, r.stderr);
+    const { both, afterCjs, afterBoth, more } = JSON.parse(r.stdout);
+    assert.equal(both.length, 2, `both pending waits are listed: ${r.stdout}`);
+    assert.ok(
+      both.every((w: string) => /^Event#\d+ promise$/.test(w)),
+      r.stdout,
+    );
+    assert.notEqual(both[0], both[1], r.stdout);
+    assert.deepEqual(
+      afterCjs,
+      [both[0]],
+      `the ESM build's wait is still listed once the CommonJS one ended: ${r.stdout}`,
+    );
+    assert.deepEqual(afterBoth, []);
+    assert.equal(more, 0);
   });
 });

@@ -150,4 +150,22 @@ describe('installed: the package copied into a project’s node_modules, without
     assert.match(r.stdout, /installed package/); // env.mjs: no src/ and no git commit of its own
     assert.match(r.stdout, /uncontended: skipped, needs tinybench/);
   });
+
+  test('threadkit bench wait-records: measures on dist/, and leaves out the table that needs src/ and tsx', async () => {
+    // Its recording table runs threadkit's sources under tsx (a devDependency): neither is
+    // shipped, so it must say so and measure the rest, not fail the run.
+    const r = await run([join(modules, '.bin', 'threadkit'), 'bench', '--quick', '--only', 'wait-records'], {
+      cwd: project,
+      timeout: 120_000,
+    });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /FAILED/);
+    assert.doesNotMatch(r.stdout, /^## Recording a wait/m);
+    assert.match(r.stdout, /^## A recorded wait, end to end/m);
+    assert.match(r.stdout, /^## The deadlock watchdog while nothing happens/m);
+    assert.match(
+      r.stdout,
+      /note: the table “Recording a wait” \(threadkit internals\) is skipped: it needs threadkit’s src\/ and tsx, which an installed package does not have/,
+    );
+  });
 });

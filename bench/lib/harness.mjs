@@ -20,7 +20,12 @@ import { formatTable, summarizeTable } from './report.mjs';
 
 export { formatTable, installCommand, missingPeers, OPTIONAL };
 
-/** Every scenario, in the order a full run takes them: `{ name, issue, requires?, run(opts) }`. */
+/**
+ * Every scenario, in the order a full run takes them: `{ name, issue, requires?, unavailable?,
+ * run(opts) }`. `requires`: the optional packages it needs; `unavailable()`: why it cannot run
+ * here (e.g. a setting it needs is not given), or undefined. Either skips it, with the reason.
+ * A scenario never writes to stdout itself: under `--json` stdout holds one JSON document.
+ */
 export const scenarios = [
   ...threads,
   ...uncontended,
@@ -36,9 +41,9 @@ export { environment, formatEnvironment };
 
 /**
  * Runs `names` (all when empty), each scenario's tables summarized (`summarizeTable`) and passed
- * to `onTable` as soon as they exist, and `onScenario(name, seconds, error?)` after each. A
- * scenario whose optional package is missing is skipped (`skipped` says why); one that throws is
- * recorded as failed and the run goes on.
+ * to `onTable` as soon as they exist, and `onScenario(name, seconds, error?, skipped?)` after each.
+ * A scenario whose optional package is missing, or that says it is `unavailable()`, is skipped
+ * (`skipped` says why); one that throws is recorded as failed and the run goes on.
  * @returns {Promise<{ environment: object, quick: boolean, seconds: number, load: string,
  *   scenarios: { name: string, seconds: number, tables: object[], error?: string, skipped?: string }[] }>}
  */
@@ -49,8 +54,8 @@ export async function runBench({ quick = false, names = [], onTable = () => {}, 
   const results = [];
   for (const s of selected) {
     const missing = (s.requires ?? []).filter((p) => !has(p));
-    if (missing.length > 0) {
-      const skipped = `needs ${missing.join(', ')}: ${installCommand(missing)}`;
+    const skipped = missing.length > 0 ? `needs ${missing.join(', ')}: ${installCommand(missing)}` : s.unavailable?.();
+    if (skipped !== undefined) {
       results.push({ name: s.name, seconds: 0, tables: [], skipped });
       onScenario(s.name, 0, undefined, skipped);
       continue;

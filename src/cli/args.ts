@@ -58,10 +58,19 @@ export function intOption(command: string, name: string, text: string, min: numb
   return n;
 }
 
-/** The values of a repeatable option, each of which may also be a comma-separated list. */
-export function listOption(values: string[] | undefined): string[] {
-  return (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
+/**
+ * The values of a repeatable option, each of which may also be a comma-separated list. An empty
+ * item (`--only ''`, `--only ,`, `--chapter 1,,2`) is a `UsageError`: dropping it would turn
+ * `--only ''` into no filter at all, i.e. the whole run.
+ */
+export function listOption(command: string, name: string, what: string, values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((value) =>
+    value.split(',').map((item) => {
+      const v = item.trim();
+      if (v === '') {
+        throw new UsageError(`${command}: --${name} expects ${what} (or several, comma-separated), got '${value}'`);
+      }
+      return v;
+    }),
+  );
 }

@@ -9,13 +9,14 @@
  * peers are optional: missing ones are named, with the command that installs them, and their rows
  * are left out.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError, listOption, parseOptions } from './args.js';
 import { detectMode, Output, ratioChart } from './output.js';
 
 /** What bench/lib/harness.mjs exports (it is JavaScript; these are the parts used here). */
 interface Harness {
-  scenarios: { name: string; issue: number; requires?: string[] }[];
+  scenarios: { name: string; issue: number; requires?: string[]; unavailable?: () => string | undefined }[];
   OPTIONAL: Record<string, { range: string; for: string }>;
   missingPeers(): string[];
   installCommand(names?: string[]): string;
@@ -94,12 +95,10 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.log(BENCH_USAGE);
     return 0;
   }
-  if (values.markdown !== undefined && values.markdown.trim() === '') {
-    throw new UsageError('threadkit bench: --markdown expects a file name');
-  }
+  if (values.markdown !== undefined) checkWritable(values.markdown);
+  const only = listOption('threadkit bench', 'only', 'a scenario name', values.only);
   const harness = await loadHarness();
   const names = harness.scenarios.map((s) => s.name);
-  const only = listOption(values.only);
   const unknown = only.filter((n) => !names.includes(n));
   if (unknown.length > 0) {
     throw new UsageError(
@@ -151,12 +150,58 @@ export async function benchCommand(args: string[]): Promise<number> {
     const doc = { command: 'bench', ...run, missingPeers: missing, summary };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else printSummary(out, run, summary);
+  let wrote = true;
   if (values.markdown !== undefined) {
-    writeFileSync(values.markdown, markdownReport(harness, run, summary, advice));
-    if (!out.quiet) out.line(`\nwrote ${values.markdown}`);
+    try {
+      writeFileSync(values.markdown, markdownReport(harness, run, summary, advice));
+      if (!out.quiet) out.line(`\nwrote ${values.markdown}`);
+    } catch (e) {
+      // Checked before the run, but the file system may have changed during it (minutes).
+      console.error(`threadkit bench: could not write ${values.markdown}: ${(e as Error).message}`);
+      wrote = false;
+    }
   }
   warnIfLeft();
-  return run.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
+  return run.scenarios.some((s) => s.error !== undefined) || !wrote ? 1 : 0;
+}
+
+/**
+ * A `UsageError` unless `file` can be written: it is a file that can be written, or does not exist
+ * in a directory that does and can be written. Checked before anything runs: the report is
+ * written at the very end, minutes later.
+ */
+function checkWritable(file: string): void {
+  const bad = (why: string) => new UsageError(`threadkit bench: --markdown ${file}: ${why}`);
+  if (file.trim() === '') throw new UsageError('threadkit bench: --markdown expects a file name');
+  const statOf = (p: string) => {
+    try {
+      return statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw bad((e as Error).message);
+    }
+  };
+  const path = resolve(file);
+  const stat = statOf(path);
+  if (stat !== undefined) {
+    if (!stat.isFile()) throw bad(stat.isDirectory() ? 'is a directory' : 'is not a regular file');
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw bad('cannot be written (permission denied)');
+    }
+    return;
+  }
+  const dir = dirname(path);
+  const parent = statOf(dir);
+  if (parent === undefined) throw bad(`the directory ${dir} does not exist`);
+  if (!parent.isDirectory()) throw bad(`${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw bad(`the directory ${dir} cannot be written (permission denied)`);
+  }
 }
 
 /** One summary row: a ratio of threadkit to another contender, turned the way "better" points. */

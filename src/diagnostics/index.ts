@@ -32,8 +32,8 @@ import {
   SIGNAL,
   TIMED,
 } from '../shared/records.js';
-import { argTypeError } from '../errors.js';
-import { describe, optionsOf } from '../shared/validate.js';
+import { argRangeError, argTypeError } from '../errors.js';
+import { argumentCheck, boolOf, describe, optionsOf } from '../shared/validate.js';
 
 /** One wait of a thread. */
 export interface WaitInfo {
@@ -417,6 +417,9 @@ export class DeadlockWatch {
  * (default: writes the report to stderr); only certain ones unless `all: true`. Runs in this
  * thread (a thread blocked in a sync wait runs no callback: for a watchdog that never stops, set
  * `THREADKIT_DEADLOCK=warn` or `=abort`). Does not keep the process alive. Returns `{ stop() }`.
+ *
+ * Throws `TypeError` for an option of the wrong type, `RangeError` for an `intervalMs` that is
+ * not a positive number of milliseconds a timer can take (at most 2**31 - 1).
  */
 export function watchDeadlocks(options?: {
   intervalMs?: number;
@@ -424,19 +427,32 @@ export function watchDeadlocks(options?: {
   all?: boolean;
 }): { stop(): void } {
   const o = optionsOf(options, 'watchDeadlocks');
-  const intervalMs = o.intervalMs ?? 250;
-  if (typeof intervalMs !== 'number' || !(intervalMs > 0) || intervalMs > 0x7fff_ffff) {
-    throw argTypeError(
-      `Expected \`intervalMs\` to be a positive number of milliseconds, got ${describe(o.intervalMs)}`,
+  const intervalMs: unknown = o.intervalMs === undefined ? 250 : o.intervalMs;
+  if (typeof intervalMs !== 'number') {
+    throw argTypeError(argumentCheck('intervalMs', 'a number of milliseconds', o.intervalMs));
+  }
+  // Node clamps a longer delay to 1 ms, with a warning: a typo would turn into a busy watch.
+  if (!(intervalMs > 0 && intervalMs <= 0x7fff_ffff)) {
+    throw argRangeError(
+      argumentCheck('intervalMs', 'a positive number of milliseconds, at most 2**31 - 1', intervalMs),
     );
   }
-  const onDeadlock =
-    o.onDeadlock ?? ((d: Deadlock[]) => process.stderr.write(`${d.map((x) => x.description).join('\n\n')}\n`));
+  const onDeadlock: unknown = o.onDeadlock === undefined ? writeReport : o.onDeadlock;
   if (typeof onDeadlock !== 'function') {
-    throw argTypeError(`Expected \`onDeadlock\` to be a function, got ${describe(o.onDeadlock)}`);
+    throw argTypeError(argumentCheck('onDeadlock', 'a function', o.onDeadlock));
   }
-  const stop = new DeadlockWatch(o.all === true).every(intervalMs, false, onDeadlock);
+  const all = boolOf(o.all, 'all', false);
+  const stop = new DeadlockWatch(all).every(intervalMs, false, onDeadlock as (deadlocks: Deadlock[]) => void);
   return { stop };
+}
+
+/**
+ * The default `onDeadlock`: the reports on stderr, synchronously. Not `process.stderr.write`: in
+ * a Worker that hands the text to the main thread's event loop to print, and a deadlock report is
+ * most needed exactly when the main thread is blocked (it would show only once it is not).
+ */
+function writeReport(deadlocks: Deadlock[]): void {
+  writeSync(2, `${deadlocks.map((d) => d.description).join('\n\n')}\n`);
 }
 
 // ---- a thread dump on a signal (THREADKIT_DUMP_SIGNAL=SIGUSR2) ------------------------------

@@ -153,9 +153,6 @@ function myBase(): number {
   return base;
 }
 
-/** Slots in use by this thread's Promise-form waits. */
-let used = 0;
-
 /**
  * Records a wait of this thread; returns its slot (-1 if this thread has no row, `SLOTS` if it
  * was only counted). `stack` is written as given (cut to `STACK_UNITS`).
@@ -172,12 +169,15 @@ export function openRecord(
   if (b < 0) return -1;
   let slot = 0;
   if (!sync) {
-    for (slot = 1; slot < SLOTS && used & (1 << slot); slot++);
+    // A slot is free when its STATE is 0: the row itself is the thread's map of its slots. Not a
+    // mask in this module: the ESM and CommonJS builds loaded in one thread are two copies of it
+    // that share the row, and each would hand out slot 1. Only this thread writes its row's
+    // STATE words, so a plain read sees its own last write.
+    for (slot = 1; slot < SLOTS && i32[b + RECS + slot * REC_WORDS + STATE] !== 0; slot++);
     if (slot === SLOTS) {
       Atomics.add(i32, b + MORE, 1);
       return SLOTS;
     }
-    used |= 1 << slot;
   }
   const at = b + RECS + slot * REC_WORDS;
   Atomics.store(i32, at + STATE, WRITING);
@@ -241,7 +241,6 @@ export function closeRecord(slot: number): void {
     return;
   }
   Atomics.store(i32, b + RECS + slot * REC_WORDS + STATE, 0);
-  used &= ~(1 << slot);
 }
 
 /** One record as read from any thread. */

@@ -54,7 +54,9 @@ export async function demoCommand(args: string[]): Promise<number> {
     console.log(DEMO_USAGE);
     return 0;
   }
-  const wanted = listOption(values.chapter).map((c) => intOption('threadkit demo', 'chapter', c, 1, chapters.length));
+  const wanted = listOption('threadkit demo', 'chapter', 'a chapter number', values.chapter).map((c) =>
+    intOption('threadkit demo', 'chapter', c, 1, chapters.length),
+  );
   const threads =
     values.threads === undefined
       ? availableParallelism()
