@@ -15,7 +15,17 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { inspect } from 'node:util';
-import { Barrier, Condition, Event, Lock, RLock, Semaphore, Thread, ThreadExitError } from 'threadkit';
+import {
+  Barrier,
+  BrokenBarrierError,
+  Condition,
+  Event,
+  Lock,
+  RLock,
+  Semaphore,
+  Thread,
+  ThreadExitError,
+} from 'threadkit';
 import { runScript, withDeadline } from './helpers.js';
 import { captureWarnings, sharedInt32, startAll, terminateTracked, track, until, waitersOf } from './helpers-stress.js';
 
@@ -577,4 +587,49 @@ test('util.inspect no longer counts a waiter whose thread was terminated', async
     shown.join('\n'),
   );
   lock.release();
+});
+
+// ---- a primitive's own lock ---------------------------------------------------------------------
+
+test('a Barrier party terminated inside the action breaks the barrier, with no warning about the barrier’s own lock', async () => {
+  // The action runs in the last party to arrive, holding the barrier's internal Lock; it says
+  // that it has begun through an Event its thread left in a global, then blocks until killed.
+  const barrier = new Barrier(2, {
+    action: () => {
+      (globalThis as { inAction?: Event }).inAction?.set();
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    },
+  });
+  const inAction = new Event();
+  const seen = captureWarnings();
+  try {
+    const first = barrier.wait({ timeout: DEADLINE }).catch((e: unknown) => e);
+    await until(() => barrier.nWaiting === 1, DEADLINE, barrier);
+    const last = track(
+      new Thread({
+        name: 'LastParty',
+        args: [barrier, inAction],
+        target: (b: Barrier, entered: Event) => {
+          (globalThis as { inAction?: Event }).inAction = entered;
+          return b.waitSync();
+        },
+      }),
+    );
+    last.start();
+    const outcome = last.result().catch((e: unknown) => e);
+    await withDeadline(inAction.wait(), DEADLINE, barrier);
+    await last.terminate();
+    assert.ok((await outcome) instanceof ThreadExitError);
+    const error = await withDeadline(first, DEADLINE, barrier);
+    assert.ok(error instanceof BrokenBarrierError, `the waiter got ${inspect(error)}`);
+    assert.equal(barrier.broken, true);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    const deadHolder = seen.warnings.filter((w) => (w as { code?: string }).code === 'THREADKIT_DEAD_HOLDER');
+    assert.deepEqual(
+      deadHolder.map((w) => w.message),
+      [],
+    );
+  } finally {
+    seen.stop();
+  }
 });

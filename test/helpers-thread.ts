@@ -41,6 +41,10 @@ export const FIXTURES = {
   mjs: fixture('mod.mjs'),
   js: fixture('mod.js'),
   cjs: fixture('mod.cjs'),
+  /** CommonJS as TypeScript or Babel compile an ES module: `exports.default = fn`, `__esModule`. */
+  cjsEsModule: fixture('mod-esmodule.cjs'),
+  /** CommonJS whose default export is the function itself: `module.exports = fn`. */
+  cjsFunction: fixture('mod-function.cjs'),
   ts: fixture('mod.ts'),
   missing: fixture('does-not-exist.mjs'),
 } as const;

@@ -164,7 +164,7 @@ test('run() called directly runs the target in the calling thread, as in Python'
 // ---- module targets --------------------------------------------------------------------------
 
 both(
-  'module targets via task(url, name) work for .mjs, .js, .cjs and .ts (under tsx), default export included',
+  'module targets via task(url, name) work for .mjs, .js, .cjs and .ts (under tsx), default export included (CommonJS: module.exports, or exports.default with __esModule)',
   async (f: Fixtures) => {
     const assert: Assert = (await import('node:assert/strict')).default;
     const { fileURLToPath } = await import('node:url');
@@ -178,6 +178,11 @@ both(
       [task(f.js), [4], -4],
       [task(f.cjs, 'addOffset'), [1], 101],
       [task(f.cjs, 'runsInWorker'), [], true],
+      [task(f.cjsEsModule), [6, 7], 42],
+      [task(f.cjsEsModule, 'default'), [2, 3], 6],
+      [task(f.cjsEsModule, 'helper'), [1], 2],
+      [task(f.cjsFunction), [6, 7], 13],
+      [task(f.cjsFunction, 'named'), ['x'], 'named x'],
       [task(f.ts, 'manhattan'), [{ x: -3, y: 4 }], 7],
       [task(f.ts), ['hi'], 'HI!'],
       [task(f.ts, 'runsInWorker'), [], true],

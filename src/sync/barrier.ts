@@ -117,7 +117,9 @@ export class Barrier extends SharedPrimitive {
       const o = optionsOf(options, 'Barrier');
       this.#timeout = timeoutOf(o.timeout);
       this.#action = o.action === undefined ? undefined : describeTarget(o.action, 'the barrier `action`');
-      this.#cond = new Condition(new Lock());
+      // Its own lock: a party dying while holding it breaks the barrier, with no warning about a
+      // Lock the user never created.
+      this.#cond = new Condition(Lock._internal());
       this._i32[PARTIES] = parties;
     }
     this.#lock = this.#cond._lock as Lock;

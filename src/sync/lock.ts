@@ -10,6 +10,9 @@
  *   the lock, a lock is never held by nobody known: whoever finds its holder died abnormally
  *   takes it over by one CAS (see `owner.ts`).
  * - `WHO…`: which threads are sleeping in an acquire, for `util.inspect` only (`waiters.ts`).
+ * - `QUIET`: 1 for the internal lock of another primitive (`Lock._internal()`), written once
+ *   before the lock is shared: taking it over from a dead holder is then not warned about, since
+ *   the user never made that lock and the owning primitive reports the death its own way.
  *
  * Memory ordering: every transition of `STATE` is a sequentially consistent Atomics operation, so
  * writes made while holding the lock are visible to the next holder.
@@ -29,7 +32,8 @@ import { countWaiters, enterWait, leaveWait, WAITER_WORDS } from './waiters.js';
 
 const STATE = FIRST_WORD;
 const WHO = FIRST_WORD + 1;
-const WORDS = WHO + WAITER_WORDS;
+const QUIET = WHO + WAITER_WORDS;
+const WORDS = QUIET + 1;
 /** This thread's value of a locked `STATE`. */
 const MINE = ME << 1;
 
@@ -56,6 +60,21 @@ export const RESTORE_SPIN = 200;
 export class Lock extends SharedPrimitive implements LockLike {
   constructor(sab?: SharedArrayBuffer) {
     super(WORDS, sab);
+  }
+
+  /**
+   * @internal A lock inside another primitive (a `Barrier`'s): a dead holder's release is not
+   * warned about (the user never saw this lock; the barrier breaks instead).
+   */
+  static _internal(): Lock {
+    const lock = new Lock();
+    lock._i32[QUIET] = 1;
+    return lock;
+  }
+
+  /** Says that a dead holder's hold was taken over, unless this lock is a primitive's own. */
+  #warnDeadHolder(holder: number): void {
+    if (Atomics.load(this._i32, QUIET) === 0) warnDeadHolder('A Lock', holder);
   }
 
   /** Acquires the lock, waiting without blocking the event loop. */
@@ -115,7 +134,7 @@ export class Lock extends SharedPrimitive implements LockLike {
         rec: { kind: K_LOCK, op: untimed ? O_REACQUIRE : O_ACQUIRE, src: this },
       };
       const got = yield* holdSteps(i32, STATE, park, diedAbnormally, spin);
-      if (got > 0) warnDeadHolder('A Lock', got);
+      if (got > 0) this.#warnDeadHolder(got);
       return got !== TIMED_OUT;
     } finally {
       leaveWait(i32, WHO, token);
@@ -132,7 +151,7 @@ export class Lock extends SharedPrimitive implements LockLike {
     const holder = c >>> 1;
     if (holder === 0 || holder === ME || !diedAbnormally(holder)) return false;
     if (Atomics.compareExchange(i32, STATE, c, MINE | 1) !== c) return false;
-    warnDeadHolder('A Lock', holder);
+    this.#warnDeadHolder(holder);
     return true;
   }
 

@@ -15,6 +15,10 @@
  * - `{ op: 'fetch', ids, reply }`: the sender is blocked on arena word `reply` until it receives
  *   `{ sabs }` on the same port. Ids not yet held (their `hold` may still be in flight on another
  *   port) are served as soon as they arrive.
+ * - `{ op: 'unclaimed', results, claim, text }`: the sender's target threw, and its creator (not
+ *   the main thread) may end without reading the outcome sent on `results`. When the creator's
+ *   end of that channel closes (it read the outcome, or died), `text` is printed unless the
+ *   creator took `claim` (see `worker.ts`).
  *
  * When a thread's port closes (it died, however), its status is marked, and what a `start()` it
  * did not finish left in the arena is swept (`sweepOrphans`).
@@ -26,6 +30,7 @@ import { writeSync } from 'node:fs';
 import { DeadlockWatch, formatThreadDump } from '../diagnostics/index.js';
 import { endThread, H_EXIT_CODE, installRuntime, isRunning, State, sweepOrphans } from '../shared/runtime.js';
 import { errorToRecord } from '../wire/errors.js';
+import { claimReport, writeStderr } from './excepthook.js';
 import { launchWorker } from './launch.js';
 import type { LaunchRequest } from './thread.js';
 
@@ -36,7 +41,8 @@ type Message =
   | { op: 'hold'; id: number; sab: SharedArrayBuffer; owner: number }
   | { op: 'drop'; ids: number[]; owner: number }
   | { op: 'release'; owner: number }
-  | { op: 'fetch'; ids: number[]; reply: number };
+  | { op: 'fetch'; ids: number[]; reply: number }
+  | { op: 'unclaimed'; results: MessagePort; claim: Int32Array; text: string };
 
 const { arena, port: mainPort } = (
   workerData as { __threadkitSupervisor: { arena: SharedArrayBuffer; port: MessagePort } }
@@ -209,6 +215,15 @@ function onMessage(port: MessagePort, m: Message): void {
     case 'fetch':
       if (!serve(port, m.ids, m.reply)) waiting.push({ port, ids: m.ids, reply: m.reply });
       break;
+    case 'unclaimed': {
+      const { results, claim, text } = m;
+      // Fires also when the creator's end closed before the port arrived here.
+      results.on('close', () => {
+        if (claimReport(claim)) writeStderr(text);
+      });
+      results.unref();
+      break;
+    }
   }
 }
 

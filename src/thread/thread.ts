@@ -44,7 +44,7 @@ import { type ErrorRecord, recordToError } from '../wire/errors.js';
 import { UNSHAREABLE } from '../wire/kinds.js';
 import type { Transferable } from '../wire/move.js';
 import { describeTarget, loadTarget, type TargetDescriptor, type TaskRef } from '../wire/target.js';
-import { reportUncaught } from './excepthook.js';
+import { claimReport, reportUncaught } from './excepthook.js';
 import { type ClassDescription, describeSubclass } from './subclass.js';
 import { EXIT_GRACE_MS, watchNonDaemonThreads } from './keepalive.js';
 import { launchWorker, workerExecArgv } from './launch.js';
@@ -110,6 +110,8 @@ export interface Job {
   /** For Timer: the interval (ms) and the Event that `cancel()` sets. */
   interval?: number;
   cancel?: Encoded;
+  /** The thread's owner reports its failures (`_unreported`): no excepthook, no fallback report. */
+  quiet?: boolean;
 }
 
 /** Whether `new Worker` failed because a value could not be cloned or transferred. */
@@ -131,7 +133,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** A message from the Worker. */
 export type ResultMessage =
   | { t: 'result'; ok: true; v: unknown; s: boolean }
-  | { t: 'result'; ok: false; e: ErrorRecord | Encoded; unsent?: boolean };
+  | { t: 'result'; ok: false; e: ErrorRecord | Encoded; unsent?: boolean; claim?: Int32Array };
 
 const THREAD_BASE = Symbol.for('threadkit.Thread.base');
 
@@ -248,6 +250,7 @@ export class Thread<R = unknown> implements ThreadLike {
   start(): void {
     if (this.#started) throw new ThreadError('threads can only be started once');
     const job = this._job();
+    if (this.#unreported) job.quiet = true;
     watchNonDaemonThreads();
     const results = new MessageChannel();
     const ident = allocateIdent(i32, this.#name, this.#daemon, rt.ident);
@@ -367,6 +370,14 @@ export class Thread<R = unknown> implements ThreadLike {
     return new Promise((resolve) => this.#exitWaiters.push(resolve));
   }
 
+  /**
+   * @internal Takes the outcome if it has been posted but not yet delivered: the thread's target
+   * is about to return, and its loop may end before it would have read it (`worker.ts`).
+   */
+  _drain(): void {
+    this.#drainResult();
+  }
+
   /** Takes the outcome if it has been posted but not yet delivered (join calls it). */
   #drainResult(): void {
     if (this.#outcome !== undefined || this.#results === undefined) return;
@@ -410,8 +421,10 @@ export class Thread<R = unknown> implements ThreadLike {
     } else {
       const e = m.e as Encoded;
       // A return value that could not be sent is not an exception of the target: Python discards
-      // return values, so only a result() that asks for it learns of it.
-      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, !m.unsent);
+      // return values, so only a result() that asks for it learns of it. An exception is this
+      // thread's to report unless the failed thread or the supervisor already did (`worker.ts`).
+      const mine = claimReport(m.claim);
+      this.#settle({ ok: false, error: decode(e.v, e.s, this.#name) }, !m.unsent && mine);
     }
   }
 

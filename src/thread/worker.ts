@@ -4,9 +4,10 @@
  * thread finished in the status table, which is what `join` waits for.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { endThread, runtime, State } from '../shared/runtime.js';
+import { EXITED, endThread, MAIN_IDENT, parentOf, runtime, State, statusOf } from '../shared/runtime.js';
 import './kinds.js'; // every kind of shareable object must be revivable here
-import { currentThread } from './registry.js';
+import { currentThread, localThreads } from './registry.js';
+import { claimReport, defaultText, writeStderr } from './excepthook.js';
 import { decode, type Encoded, encode, encodeThrown, uncloneableError } from '../wire/codec.js';
 import { explainOuterReference, loadTarget, type TargetDescriptor, targetsLoaded } from '../wire/target.js';
 import type { Transferable } from '../wire/move.js';
@@ -86,7 +87,46 @@ function postError(error: unknown, unsent = false): void {
   } catch {
     e = { v: String(error), s: false };
   }
-  post({ t: 'result', ok: false, e, unsent });
+  if (unsent || job.quiet) {
+    post({ t: 'result', ok: false, e, unsent });
+    return;
+  }
+  const claim = new Int32Array(new SharedArrayBuffer(4));
+  post({ t: 'result', ok: false, e, claim });
+  reportIfOrphaned(error, claim);
+}
+
+/**
+ * The creator reports an uncaught error (to its excepthook) when it reads the outcome just
+ * posted, but a creator other than the main thread may never read it: it may be gone already
+ * (its target returned, it was terminated or crashed: its children outlive it), or end before
+ * its loop gets to the message (it is blocked, then returns). Then the default report is made
+ * without it, synchronously (the main thread may be blocked too): here if the creator's Worker is
+ * gone now, otherwise by the supervisor when it sees the creator's end of the results channel
+ * close, which happens when the creator has read the outcome (`Thread.#onResult` closes it) or
+ * died. `claim` settles who reports: the creator takes it when it reads the outcome.
+ */
+function reportIfOrphaned(error: unknown, claim: Int32Array): void {
+  const creator = parentOf(rt.i32, rt.ident);
+  if (creator === MAIN_IDENT) return; // the main thread lasts as long as the process
+  const text = defaultText({ error, thread: { name: currentThread().name, ident: rt.ident } });
+  if (creator === 0 || statusOf(rt.i32, creator) & EXITED) {
+    if (claimReport(claim)) writeStderr(text);
+    return;
+  }
+  try {
+    rt.supervisorPort?.postMessage({ op: 'unclaimed', results: port, claim, text }, [port]);
+  } catch {
+    if (claimReport(claim)) writeStderr(text);
+  }
+}
+
+/**
+ * Runs the excepthook for the children that failed while this thread's target kept its loop
+ * busy: once the target has returned, the thread's loop may end without reading their outcomes.
+ */
+function reportFailedChildren(): void {
+  for (const ref of localThreads().values()) (ref.deref() as { _drain?(): void } | undefined)?._drain?.();
 }
 
 /** Posts the target's return value, moving the buffers of every `move()` found in it. */
@@ -132,6 +172,7 @@ async function main(): Promise<void> {
     error = e;
   }
   await shutDownPools().catch(() => {});
+  reportFailedChildren();
   // The target returned: a result that could not be sent does not make it a failed thread
   // (a Lock it holds stays locked, as after any normal return).
   if (ok) postResult(value);

@@ -225,8 +225,10 @@ async function importTarget(url: string, name: string, key: string): Promise<(..
     });
   }
   let fn = mod[name];
-  // A CommonJS module's named exports may only be reachable through its default export.
-  if (typeof fn !== 'function' && name !== 'default') fn = (mod.default as Record<string, unknown> | undefined)?.[name];
+  // A CommonJS module's exports may only be reachable through its default export (the namespace's
+  // `default` is `module.exports`): its named exports, and the default export of a module compiled
+  // by TypeScript or Babel (`exports.default = fn` with `__esModule`), which is `default.default`.
+  if (typeof fn !== 'function') fn = (mod.default as Record<string, unknown> | undefined)?.[name];
   if (typeof fn !== 'function') {
     const names = Object.keys(mod).join(', ') || 'none';
     throw Object.assign(
