@@ -97,7 +97,7 @@ import {
   recordValue,
   viewOf,
 } from './item.js';
-import { compare, decodeKey, type Key, keyOf } from './priority.js';
+import { compare, encodeKey, type Key, keyOf, STOPPED } from './priority.js';
 
 // ---- layout --------------------------------------------------------------------------------
 
@@ -492,7 +492,9 @@ export class QueueStore {
    */
   put(img: Image, sabIds: number[], key: Key | undefined): void {
     if (this.kind === PRIORITY) {
-      this.#putPriority(img, sabIds, key ?? keyOf(img.tag === T_NUM ? img.num : img.str));
+      // A record is compared by the key it stores (encoded once, at `put`), never by a decoded copy.
+      if (img.tag === T_REC) img.key = encodeKey(img.key ?? key ?? STOPPED);
+      this.#putPriority(img, sabIds, img.key ?? key ?? keyOf(img.tag === T_NUM ? img.num : img.str));
       return;
     }
     if (img.tag !== T_REC) {
@@ -572,14 +574,14 @@ export class QueueStore {
     return ix.base + ix.cap + slot * ENTRY;
   }
 
-  /** The sort key of the entry at word `at`. */
+  /** The sort key of the entry at word `at`: a record's is a view of its encoded bytes, compared in place. */
   #keyAt(ix: Index, at: number): Key {
     const tag = (ix.i32[at] as number) & 0xff;
     if (tag === T_NUM) return ix.f64[(at + 2) >> 1] as number;
     if (tag === T_STR) return this.#inlineString(ix, at);
-    if (tag !== T_REC || ix.i32[at + 5] === 0) return keyOf(undefined);
-    const place = this.#place(ix.i32[at + 1] as number);
-    return decodeKey(new Uint8Array(place.sab, ix.i32[at + 2] as number, ix.i32[at + 5] as number));
+    const keyLen = (ix.i32[at + 5] as number) >>> 0;
+    if (tag !== T_REC || keyLen === 0) return STOPPED;
+    return new Uint8Array(this.#place(ix.i32[at + 1] as number).sab, ix.i32[at + 2] as number, keyLen);
   }
 
   /** Writes an entry (and its record) at word `at` of the index. Invisible until published. */
