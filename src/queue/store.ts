@@ -54,8 +54,8 @@
  *
  * An index entry is 8 words: `[tag | aux << 8, w1 … w6, seq]`. A number is a float64 in words 2-3;
  * a short string its UTF-16 units in words 1-6; a record (`item.ts`) is `[chunk id, byte offset,
- * byte length, format | view << 8, key length, sab count]`. FIFO and LIFO entries sit in the index
- * in order: item number `s` (counting puts) at `s mod capacity` for FIFO, the stack for LIFO.
+ * byte length, format | view << 8, key length, sab count]` (the lengths read as uint32: a record
+ * may take up to 4 GiB, `MAX_RECORD`). FIFO and LIFO entries sit in the index in order: item number `s` (counting puts) at `s mod capacity` for FIFO, the stack for LIFO.
  * A PriorityQueue index is `capacity` words of *slot numbers* followed by `capacity` entries: the
  * first `qsize` words are a binary heap of the slots in use, the rest the free slots, so the
  * array is always a permutation and an item never moves, only its slot number does.
@@ -97,7 +97,7 @@ import {
   recordValue,
   viewOf,
 } from './item.js';
-import { compare, decodeKey, type Key, keyOf } from './priority.js';
+import { compare, encodeKey, type Key, keyOf, STOPPED } from './priority.js';
 
 // ---- layout --------------------------------------------------------------------------------
 
@@ -158,6 +158,11 @@ const CHUNK_BYTES = 64 * 1024;
 const BIG_RECORD = CHUNK_BYTES / 2;
 /** A chunk's header: bytes used, `live << 1 | retired` (2 words; records start 8-byte aligned). */
 const CHUNK_HEADER = 8;
+/**
+ * The largest record: its chunk (header included) must be viewable as one Uint8Array, which
+ * Node 20 allows up to 4 GiB; its length is then a uint32 in its entry.
+ */
+const MAX_RECORD = 2 ** 32 - CHUNK_HEADER;
 
 export const FIFO = 0;
 export const LIFO = 1;
@@ -267,8 +272,9 @@ function gone(ident: number): boolean {
   return (s & EXITED) !== 0 || (s & STATE_MASK) === State.Died;
 }
 
-const align8 = (n: number): number => (n + 7) & ~7;
-const align4 = (n: number): number => (n + 3) & ~3;
+// Arithmetic, not bit operations: a record can be 2 GiB or more.
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 /**
  * One thread's handle on a queue's storage. It caches the buffers the ids name; every method
@@ -365,7 +371,7 @@ export class QueueStore {
    * consumers then let go, must not pin them for as long as it keeps the queue.
    */
   #remember(id: number, sab: SharedArrayBuffer) {
-    const b = { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, sab.byteLength >> 3) };
+    const b = { sab, i32: new Int32Array(sab), f64: new Float64Array(sab, 0, Math.floor(sab.byteLength / 8)) };
     if (this.#cache.size >= 4 + SPARES) {
       const keep = new Set([this.i32[IDX_ID], this.i32[CHUNK_ID], this.i32[BIG_CHUNK_ID]]);
       for (let k = 0; k < SPARES; k++) keep.add(this.i32[SPARE + 2 * k]);
@@ -495,7 +501,9 @@ export class QueueStore {
    */
   put(img: Image, sabIds: number[], key: Key | undefined): void {
     if (this.kind === PRIORITY) {
-      this.#putPriority(img, sabIds, key ?? keyOf(img.tag === T_NUM ? img.num : img.str));
+      // A record is compared by the key it stores (encoded once, at `put`), never by a decoded copy.
+      if (img.tag === T_REC) img.key = encodeKey(img.key ?? key ?? STOPPED);
+      this.#putPriority(img, sabIds, img.key ?? key ?? keyOf(img.tag === T_NUM ? img.num : img.str));
       return;
     }
     if (img.tag !== T_REC) {
@@ -575,14 +583,14 @@ export class QueueStore {
     return ix.base + ix.cap + slot * ENTRY;
   }
 
-  /** The sort key of the entry at word `at`. */
+  /** The sort key of the entry at word `at`: a record's is a view of its encoded bytes, compared in place. */
   #keyAt(ix: Index, at: number): Key {
     const tag = (ix.i32[at] as number) & 0xff;
     if (tag === T_NUM) return ix.f64[(at + 2) >> 1] as number;
     if (tag === T_STR) return this.#inlineString(ix, at);
-    if (tag !== T_REC || ix.i32[at + 5] === 0) return keyOf(undefined);
-    const place = this.#place(ix.i32[at + 1] as number);
-    return decodeKey(new Uint8Array(place.sab, ix.i32[at + 2] as number, ix.i32[at + 5] as number));
+    const keyLen = (ix.i32[at + 5] as number) >>> 0;
+    if (tag !== T_REC || keyLen === 0) return STOPPED;
+    return new Uint8Array(this.#place(ix.i32[at + 1] as number).sab, ix.i32[at + 2] as number, keyLen);
   }
 
   /** Writes an entry (and its record) at word `at` of the index. Invisible until published. */
@@ -611,11 +619,17 @@ export class QueueStore {
     const keyLen = key?.length ?? 0;
     const payload = img.payload as Uint8Array;
     const length = align4(keyLen) + 4 * sabIds.length + payload.length;
+    if (length > MAX_RECORD) {
+      throw argRangeError(
+        `Expected \`item\` to take at most ${MAX_RECORD} bytes in a queue, got ${length} bytes` +
+          (keyLen > 0 ? ` (${payload.length} of data, ${keyLen} of sort key)` : ''),
+      );
+    }
     const { chunk, offset, place } = this.#allocate(length);
     const u8 = new Uint8Array(place.sab);
     if (key !== undefined) u8.set(key, offset);
     const ids = align4(keyLen) + offset;
-    for (let k = 0; k < sabIds.length; k++) place.i32[(ids >> 2) + k] = sabIds[k] as number;
+    for (let k = 0; k < sabIds.length; k++) place.i32[ids / 4 + k] = sabIds[k] as number;
     u8.set(payload, ids + 4 * sabIds.length);
     e[at + 1] = chunk;
     e[at + 2] = offset;
@@ -785,12 +799,12 @@ export class QueueStore {
     }
     const place = this.#place(e[at + 1] as number);
     const offset = e[at + 2] as number;
-    const keyLen = align4(e[at + 5] as number);
+    const keyLen = align4((e[at + 5] as number) >>> 0);
     const nSabs = e[at + 6] as number;
     const sabIds: number[] = [];
-    for (let k = 0; k < nSabs; k++) sabIds.push(place.i32[((offset + keyLen) >> 2) + k] as number);
+    for (let k = 0; k < nSabs; k++) sabIds.push(place.i32[(offset + keyLen) / 4 + k] as number);
     const start = offset + keyLen + 4 * nSabs;
-    const end = offset + (e[at + 3] as number);
+    const end = offset + ((e[at + 3] as number) >>> 0);
     // Read in place after the mutex is released: the record stays counted alive in its chunk
     // until `finish`, so nothing reuses its space meanwhile (a big record is not copied twice).
     const bytes = new Uint8Array(place.sab, start, end - start);
@@ -916,8 +930,8 @@ export class QueueStore {
       if (((ix.i32[at] as number) & 0xff) !== T_REC) continue;
       entries.push(at);
       const place = this.#place(ix.i32[at + 1] as number);
-      const ids = (ix.i32[at + 2] as number) + align4(ix.i32[at + 5] as number);
-      for (let j = 0; j < (ix.i32[at + 6] as number); j++) held.push(place.i32[(ids >> 2) + j] as number);
+      const ids = (ix.i32[at + 2] as number) + align4((ix.i32[at + 5] as number) >>> 0);
+      for (let j = 0; j < (ix.i32[at + 6] as number); j++) held.push(place.i32[ids / 4 + j] as number);
     }
     // Each discarded item counts as done only while tasks are unfinished, as Python's
     // `if self.unfinished_tasks > 0`: items marked done before they were got (`taskDone` counts
