@@ -222,3 +222,26 @@ test('pool names count across the ESM and CommonJS builds loaded side by side', 
   assert.equal(r.code, 0, explain(r));
   assert.deepEqual(JSON.parse(r.stdout.trim()), ['ThreadPoolExecutor-0_0', 'ThreadPoolExecutor-1_0']);
 });
+
+test('a task its thread has finished, before the completion loop takes its outcome in, reads as running and cannot be cancelled', async () => {
+  const pool = new ThreadPool({ maxThreads: 1 });
+  try {
+    await pool.submit(() => 0).result({ timeout: D });
+    const done = new Event();
+    const f = pool.submit((e: Event) => {
+      e.set();
+      return 1;
+    }, done);
+    // The main thread stays busy here, so the completion loop cannot take the outcome in.
+    assert.equal(done.waitSync({ timeout: D }), true, 'the task ran');
+    const t = performance.now();
+    while (performance.now() - t < 50);
+    assert.equal(f.done(), false, 'not yet taken in');
+    assert.equal(f.running(), true, 'begun and not done: running, as in Python');
+    assert.equal(f.cancel(), false, 'a task that began cannot be cancelled');
+    assert.equal(f.cancel({ force: true }), false, 'nor killed once it finished');
+    assert.equal(await f.result({ timeout: D }), 1);
+  } finally {
+    await pool.shutdown();
+  }
+});

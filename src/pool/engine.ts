@@ -20,6 +20,7 @@ import {
   CANCELLED,
   CHANNEL_WORDS,
   COUNT_MASK,
+  DONE,
   F_EACH,
   F_PORT_ARGS,
   FREE,
@@ -92,9 +93,15 @@ class Task implements TaskControl {
     this.future = new Future(this);
   }
 
+  /**
+   * Whether its thread has begun it: running, or finished there with its outcome not yet taken
+   * in by the completion loop (Python's future is running until its result is set).
+   */
   isRunning(): boolean {
     const w = this.worker;
-    return w !== undefined && Atomics.load(w.ch, slotAt(this.n) + S_STATE) === RUNNING;
+    if (w === undefined) return false;
+    const state = Atomics.load(w.ch, slotAt(this.n) + S_STATE);
+    return state === RUNNING || state === DONE;
   }
 
   cancel(force: boolean): boolean {
