@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { enumerate, Event, ThreadPool, TimeoutError } from 'threadkit';
 import { D, explain, warmUp } from './helpers-pool.js';
-import { runScript } from './helpers.js';
+import { runScript, STRESS } from './helpers.js';
 
 test('a warm pool runs a queued task on an idle thread, not behind a thread that waits for it (no deadlock)', async () => {
   const pool = new ThreadPool({ maxThreads: 2 });
@@ -52,13 +52,15 @@ test('async targets: a task handed ahead to a thread that holds a long async tas
   }
 });
 
-test('a timeout kills only the task it is for: tasks behind it on the same thread never fail (150 rounds at the edge)', async () => {
+const EDGE_ROUNDS = STRESS ? 500 : 60;
+
+test(`a timeout kills only the task it is for: tasks behind it on the same thread never fail (${EDGE_ROUNDS} rounds at the edge)`, async () => {
   const pool = new ThreadPool({ maxThreads: 1 });
   try {
     let innocentFailures = 0;
     const reasons = new Set<string>();
     let timedOut = 0;
-    for (let round = 0; round < 150; round++) {
+    for (let round = 0; round < EDGE_ROUNDS; round++) {
       if (round % 10 === 0) await warmUp(pool, 200);
       // Runs about as long as its timeout: it ends just before or just after the kill decision.
       const ms = 9 + (round % 5) * 0.5;
