@@ -130,27 +130,55 @@ export type Actor<A extends unknown[], R> = (ops: Ops, ...args: A) => R | Promis
 
 let actorSeq = 0;
 
-/** One driver, for one test: starts actors, tracks them, and cleans up after the test. */
-export class Driver {
+/**
+ * What every test driver shares: its form, the state dumped when the test hangs, the actors it
+ * started and not yet seen finish, and the outcomes `ops.outcome` gives in its form.
+ */
+export class ActorTracker {
   readonly form: Form;
   /** Shown by `util.inspect` when the test's deadline passes. */
   readonly watched: unknown[] = [];
-  readonly #threads: Thread[] = [];
-  readonly #pending = new Set<Promise<unknown>>();
+  /** Actors started and not finished. */
+  protected readonly pending = new Set<Promise<unknown>>();
 
   constructor(form: Form) {
     this.form = form;
   }
 
-  /** Adds primitives to the state dumped when the test hangs. */
+  /** Adds primitives (or queues) to the state dumped when the test hangs. */
   watch(...xs: unknown[]): void {
     this.watched.push(...xs);
   }
 
+  /** What `ops.outcome` gives for an error of class `name` in this form (reject vs throw). */
+  failure(name: string): string {
+    return `${this.form === 'async' ? 'rejected' : 'threw'}:${name}`;
+  }
+
+  /** What `ops.outcome` gives for a value in this form (resolve vs return). */
+  success(value: unknown): string {
+    return `${this.form === 'async' ? 'resolved' : 'returned'}:${JSON.stringify(value)}`;
+  }
+
+  /** Counts `p` as pending until it settles (which also marks it handled until the test awaits it). */
+  protected track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const done = (): void => {
+      this.pending.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+}
+
+/** One driver, for one test: starts actors, tracks them, and cleans up after the test. */
+export class Driver extends ActorTracker {
+  readonly #threads: Thread[] = [];
+
   /** Runs `actor` in this driver's form: on the main thread (async) or in a new thread (sync). */
   start<A extends unknown[], R>(actor: Actor<A, R>, ...args: A): Promise<Awaited<R>> {
     if (this.form === 'sync') return this.inThread(actor, ...args);
-    return this.#track(Promise.resolve().then(() => actor(makeOps('async'), ...args)) as Promise<Awaited<R>>);
+    return this.track(Promise.resolve().then(() => actor(makeOps('async'), ...args)) as Promise<Awaited<R>>);
   }
 
   /** Runs `actor` with the sync ops in a new thread, whatever the driver. */
@@ -167,7 +195,7 @@ export class Driver {
     });
     t.start();
     this.#threads.push(t);
-    return this.#track(t.result());
+    return this.track(t.result());
   }
 
   /**
@@ -197,25 +225,6 @@ export class Driver {
     };
   }
 
-  /** What `ops.outcome` gives for an error of class `name` in this form (reject vs throw). */
-  failure(name: string): string {
-    return `${this.form === 'async' ? 'rejected' : 'threw'}:${name}`;
-  }
-
-  /** What `ops.outcome` gives for a value in this form (resolve vs return). */
-  success(value: unknown): string {
-    return `${this.form === 'async' ? 'resolved' : 'returned'}:${JSON.stringify(value)}`;
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    this.#pending.add(p);
-    const done = (): void => {
-      this.#pending.delete(p);
-    };
-    p.then(done, done); // also marks the promise handled until the test awaits it
-    return p;
-  }
-
   /** Ends every thread still running (after a hang). */
   async terminateAll(): Promise<void> {
     await Promise.all(this.#threads.map((t) => t.terminate()));
@@ -227,7 +236,7 @@ export class Driver {
    */
   async finish(bodyPassed: boolean): Promise<void> {
     const alive = this.#threads.filter((t) => t.isAlive()).map((t) => t.name);
-    const pending = this.#pending.size;
+    const pending = this.pending.size;
     await this.terminateAll();
     await Promise.all(this.#threads.map((t) => t.join()));
     if (bodyPassed && (alive.length > 0 || pending > 0)) {

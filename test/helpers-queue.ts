@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { type GetOptions, type PutOptions, SimpleQueue, Thread } from 'threadkit';
 import { withDeadline } from './helpers.js';
-import { type Form, FORMS, makeOps, type Ops } from './helpers-conformance.js';
+import { ActorTracker, type Form, FORMS, makeOps, type Ops } from './helpers-conformance.js';
 
 /** A queue's two put forms (Queue and its kinds). */
 export interface Puttable<T> {
@@ -180,50 +180,17 @@ export function inPoolThread<A extends unknown[], R>(
 export type QueueActor<A extends unknown[], R> = (ops: QueueOps, ...args: A) => R | Promise<R>;
 
 /** One driver, for one test: starts actors, tracks them, and checks after the test. */
-export class QueueDriver {
-  readonly form: Form;
-  /** Shown by `util.inspect` when the test's deadline passes. */
-  readonly watched: unknown[] = [];
-  readonly #pending = new Set<Promise<unknown>>();
-
-  constructor(form: Form) {
-    this.form = form;
-  }
-
-  /** Adds queues and primitives to the state dumped when the test hangs. */
-  watch(...xs: unknown[]): void {
-    this.watched.push(...xs);
-  }
-
+export class QueueDriver extends ActorTracker {
   /** Runs `actor` in this driver's form: on the main thread (async) or in a thread (sync). */
   start<A extends unknown[], R>(actor: QueueActor<A, R>, ...args: A): Promise<Awaited<R>> {
     if (this.form === 'sync') return this.inThread(actor, ...args);
     const ops = makeQueueOps(makeOps('async'));
-    return this.#track(Promise.resolve().then(() => actor(ops, ...args)) as Promise<Awaited<R>>);
+    return this.track(Promise.resolve().then(() => actor(ops, ...args)) as Promise<Awaited<R>>);
   }
 
   /** Runs `actor` with the sync ops in a thread, whatever the driver. */
   inThread<A extends unknown[], R>(actor: QueueActor<A, R>, ...args: A): Promise<Awaited<R>> {
-    return this.#track(pool.run(actor as (...a: unknown[]) => R, args, true));
-  }
-
-  /** What `ops.outcome` gives for an error of class `name` in this form (reject vs throw). */
-  failure(name: string): string {
-    return `${this.form === 'async' ? 'rejected' : 'threw'}:${name}`;
-  }
-
-  /** What `ops.outcome` gives for a value in this form (resolve vs return). */
-  success(value: unknown): string {
-    return `${this.form === 'async' ? 'resolved' : 'returned'}:${JSON.stringify(value)}`;
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    this.#pending.add(p);
-    const done = (): void => {
-      this.#pending.delete(p);
-    };
-    p.then(done, done); // also marks the promise handled until the test awaits it
-    return p;
+    return this.track(pool.run(actor as (...a: unknown[]) => R, args, true));
   }
 
   /**
@@ -231,7 +198,7 @@ export class QueueDriver {
    * that forgot one). If one has not, the pool's threads are terminated, so the process can exit.
    */
   async finish(bodyPassed: boolean): Promise<void> {
-    const pending = this.#pending.size;
+    const pending = this.pending.size;
     if (pending === 0) return;
     await pool.reset();
     if (bodyPassed) assert.fail(`${pending} actor(s) still running after the test; state: ${inspect(this.watched)}`);
