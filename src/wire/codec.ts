@@ -480,22 +480,27 @@ export function decode(
  * After `postMessage` (or `new Worker`) refused a value that `encode` let through (a host object
  * such as a socket), finds where it sits, for an error that names the path.
  */
-export function findUncloneable(value: unknown, path: string, seen = new Set<object>()): string | undefined {
+export function findUncloneable(value: unknown, path: string): string | undefined {
+  const found = findIn(value, path, new Set<object>());
+  return found === undefined ? undefined : pathText(found);
+}
+
+function findIn(value: unknown, path: Path, seen: Set<object>): Path | undefined {
   try {
     structuredClone(value);
     return undefined;
   } catch {
     if (typeof value !== 'object' || value === null || seen.has(value)) return path;
     seen.add(value);
-    const entries: [string, unknown][] = Array.isArray(value)
-      ? value.map((v, i) => [`${path}[${i}]`, v])
+    const entries: [Path, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [step(path, i, 'index'), v])
       : value instanceof Map
-        ? [...value].map(([k, v], i) => [`${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`, v])
+        ? [...value].map(([k, v], i) => [step(path, typeof k === 'string' ? k : i, 'mapGet'), v])
         : value instanceof Set
-          ? [...value].map((v, i) => [`${path}<item ${i}>`, v])
-          : Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+          ? [...value].map((v, i) => [step(path, i, 'setItem'), v])
+          : Object.keys(value).map((k) => [step(path, k, 'prop'), (value as Record<string, unknown>)[k]]);
     for (const [p, v] of entries) {
-      const found = findUncloneable(v, p, seen);
+      const found = findIn(v, p, seen);
       if (found !== undefined) return found;
     }
     return path;
