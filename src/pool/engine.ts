@@ -189,6 +189,11 @@ class PoolThread {
     this.u16 = new Uint16Array(channel);
   }
 
+  /** Whether tasks may be handed to it: neither gone nor being terminated. */
+  get usable(): boolean {
+    return !this.gone && this.killedFor === undefined;
+  }
+
   /** Tasks handed over and not collected. */
   get load(): number {
     return (this.submitted - this.collected) & COUNT_MASK;
@@ -452,7 +457,7 @@ export class Engine {
    */
   #rebalance(): void {
     let idle = false;
-    for (const w of this.#threads) if (!w.gone && w.killedFor === undefined && w.load === 0) idle = true;
+    for (const w of this.#threads) if (w.usable && w.load === 0) idle = true;
     if (!idle) return;
     const back: Task[] = [];
     for (const w of this.#threads) {
@@ -478,7 +483,7 @@ export class Engine {
     let best: PoolThread | undefined;
     let usable = 0;
     for (const w of this.#threads) {
-      if (w.gone || w.killedFor !== undefined) continue;
+      if (!w.usable) continue;
       if (w.load === 0) return w;
       usable++;
       if (best === undefined || w.load < best.load) best = w;
